@@ -1,0 +1,29 @@
+"""One exception hierarchy, so callers can catch everything twitchd raises at once.
+
+Each error also inherits the built-in it refines (as Bumble does), so code that
+only knows ``ValueError`` or ``OSError`` still handles it sensibly.
+"""
+
+
+class TwitchdError(Exception):
+    """Anything twitchd raises on purpose."""
+
+
+class ProtocolError(TwitchdError, ValueError):
+    """Bytes or a frame that do not follow wire protocol v1."""
+
+
+class TransportError(TwitchdError, OSError):
+    """A sensor link could not be opened, read or written."""
+
+
+class SourceSpecError(TwitchdError, ValueError):
+    """A ``--source`` string that names no known transport."""
+
+
+class InputFileError(TwitchdError, ValueError):
+    """A recording file that cannot be read as twitchd expects."""
+
+
+class ConfigError(TwitchdError, ValueError):
+    """A setting that is out of range or inconsistent with another."""

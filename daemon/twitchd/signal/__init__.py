@@ -1,0 +1,1 @@
+"""Signal processing: calibration to physical units, filters, and the detector."""

@@ -1,0 +1,57 @@
+"""ADC counts to physical units: EMG volts at the sensor output, force in newtons.
+
+An uncalibrated FSR uses the nominal FSR 402 curve (twitchd.sim.sensors), which
+can be off by tens of percent (+-6 % part to part, +10 % hysteresis, and the
+mounting); calibrating with known weights comes with the firmware issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from twitchd.errors import ProtocolError
+from twitchd.protocol.frames import Hello
+from twitchd.sim import sensors
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMap:
+    """Where each signal sits in a DATA frame, and how to scale it."""
+
+    emg: int
+    force: int | None
+    env: int | None
+    emg_scale: float
+    force_supply_v: float
+    force_full_scale: int
+    env_scale: float
+    nominal_force: bool = True
+
+    @classmethod
+    def from_hello(cls, hello: Hello) -> ChannelMap:
+        names = [c.name for c in hello.channels]
+        if "raw" not in names:
+            raise ProtocolError(f"device {hello.device_id} has no 'raw' EMG channel (has {names})")
+        raw = hello.channels[names.index("raw")]
+        force = names.index("fsr") if "fsr" in names else None
+        env = names.index("env") if "env" in names else None
+        fsr = hello.channels[force] if force is not None else raw
+        env_ch = hello.channels[env] if env is not None else raw
+        return cls(
+            emg=names.index("raw"), force=force, env=env,
+            emg_scale=raw.vref_mv / 1000.0 / ((1 << raw.adc_bits) - 1),
+            force_supply_v=fsr.vref_mv / 1000.0, force_full_scale=(1 << fsr.adc_bits) - 1,
+            env_scale=env_ch.vref_mv / 1000.0 / ((1 << env_ch.adc_bits) - 1),
+        )
+
+    def emg_volts(self, counts: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
+        return counts[:, self.emg].astype(np.float64) * self.emg_scale
+
+    def force_newtons(self, counts: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
+        if self.force is None:
+            return np.full(counts.shape[0], np.nan)
+        volts = counts[:, self.force].astype(np.float64) * (self.force_supply_v / self.force_full_scale)
+        return sensors.fsr_newtons(volts, self.force_supply_v)

@@ -1,0 +1,256 @@
+"""The streaming detector kernel: one numba function over a block of samples.
+
+Everything it remembers lives in ``state`` (a float64 array), so feeding the
+same signal in blocks of 1 or 100 000 samples gives the same events, and a
+saved state resumes a stream exactly. Stages, per sample:
+
+1. EMG: 20 Hz high-pass, mains notches (f0, 3 f0), Teager-Kaiser energy,
+   smoothed; an adaptive noise floor that learns only while nothing happens.
+2. Double threshold (onset ratio held for a few ms, offset ratio held for
+   ~50 ms) marks bursts; each burst keeps its peak and its energy in and below
+   the EMG band.
+3. Force: smoothed; press episodes with hysteresis; snaps (fast force change
+   during a press).
+4. A low-frequency (<15 Hz) channel finds electrode motion on its own.
+5. At a burst's end it is classified against force: artifact (mostly
+   low-frequency energy), contraction (long), LTR (under pressure, just after
+   a lift or a snap), else twitch.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from twitchd.signal.params import (
+    P_A_DC, P_A_ENERGY, P_A_FALL, P_A_FORCE, P_A_MOTION, P_A_RISE, P_AFTER_PRESS,
+    P_HP_B0, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0, P_OFF_HOLD, P_OFF_RATIO,
+    P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
+    P_SNAP_WINDOW, P_WARMUP,
+)
+
+# Event kinds in the output rows (index into twitchd.events.KINDS + 1).
+K_LTR, K_TWITCH, K_CONTRACTION, K_ARTIFACT, K_PRESS = 1, 2, 3, 4, 5
+# Columns of an output row.
+E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS = range(10)
+
+# State slots.
+(S_HP1, S_HP2, S_NA1, S_NA2, S_NB1, S_NB2, S_Y1, S_Y2, S_E, S_FLOOR, S_N,
+ S_ACTIVE, S_ABOVE, S_BELOW, S_CAND, S_ONSET, S_END_CAND, S_PEAK, S_PEAK_E, S_HF, S_LF,
+ S_FORCE_ON, S_ELIGIBLE, S_FS, S_INPRESS, S_PRESS_START, S_PRESS_PEAK, S_PRESS_LTRS,
+ S_LAST_LIFT, S_LAST_SNAP, S_DC, S_LF1, S_LF2, S_ELF, S_LFFLOOR, S_M_ACTIVE, S_M_ABOVE,
+ S_M_BELOW, S_M_CAND, S_M_ONSET, S_M_END_CAND, S_M_PEAK, S_M_SLOPE, S_M_CLAIMED,
+ S_FS_PREV, N_STATE) = range(46)
+
+_NEVER = -1e18
+
+
+def new_state() -> npt.NDArray[np.float64]:
+    state = np.zeros(N_STATE)
+    state[S_LAST_LIFT] = _NEVER
+    state[S_LAST_SNAP] = _NEVER
+    return state
+
+
+def max_events(n: int, rate_hz: float) -> int:
+    """Output rows a block of n samples can need: bursts need >= 5 ms each."""
+    return n // max(1, int(0.005 * rate_hz)) + 8
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _biquad(x: float, p: npt.NDArray[np.float64], at: int, s: npt.NDArray[np.float64], z: int) -> float:
+    y = p[at] * x + s[z]
+    s[z] = p[at + 1] * x - p[at + 3] * y + s[z + 1]
+    s[z + 1] = p[at + 2] * x - p[at + 4] * y
+    return y
+
+
+@numba.njit(cache=True, nogil=True)
+def _emit(out: npt.NDArray[np.float64], k: int, kind: int, onset: float, end: float, decided: float,
+          peak: float, force: float, conf: float, x1: float, x2: float) -> int:
+    if k >= out.shape[0]:
+        return k
+    out[k, E_KIND] = kind
+    out[k, E_ONSET] = onset
+    out[k, E_END] = end
+    out[k, E_DECIDED] = decided
+    out[k, E_PEAK] = peak
+    out[k, E_FORCE] = force
+    out[k, E_CONF] = conf
+    out[k, E_X1] = x1
+    out[k, E_X2] = x2
+    return k + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def detect_block(
+    emg_v: npt.NDArray[np.float64],
+    force_n: npt.NDArray[np.float64],
+    p: npt.NDArray[np.float64],
+    s: npt.NDArray[np.float64],
+    filtered: npt.NDArray[np.float64],
+    out: npt.NDArray[np.float64],
+) -> int:
+    """Process one block; writes band-passed EMG to ``filtered``, events to ``out``.
+
+    Returns the number of event rows written. Sample indices in the rows are
+    absolute (counted since the stream began).
+    """
+    k = 0
+    rate = p[P_RATE]
+    for i in range(emg_v.shape[0]):
+        n = s[S_N]
+        x = emg_v[i]
+        # -- EMG band and energy -------------------------------------------
+        if n == 0:
+            # Start the high-pass in its steady state for this DC level (the
+            # MyoWare's RAW sits at Vs/2), so the first second is not a step.
+            s[S_DC] = x
+            s[S_HP1] = -p[P_HP_B0] * x
+            s[S_HP2] = p[P_HP_B0 + 2] * x
+        y = _biquad(x, p, P_HP_B0, s, S_HP1)
+        y = _biquad(y, p, P_N1_B0, s, S_NA1)
+        y = _biquad(y, p, P_N3_B0, s, S_NB1)
+        filtered[i] = y
+        psi = abs(s[S_Y1] * s[S_Y1] - y * s[S_Y2])
+        s[S_Y2] = s[S_Y1]
+        s[S_Y1] = y
+        s[S_E] += p[P_A_ENERGY] * (psi - s[S_E])
+        e = s[S_E]
+        # -- low-frequency (motion) channel --------------------------------
+        s[S_DC] += p[P_A_DC] * (x - s[S_DC])
+        s[S_LF1] += p[P_A_MOTION] * ((x - s[S_DC]) - s[S_LF1])
+        s[S_LF2] += p[P_A_MOTION] * (s[S_LF1] - s[S_LF2])
+        lf = s[S_LF2]
+        s[S_ELF] += 0.25 * p[P_A_MOTION] * (lf * lf - s[S_ELF])
+        elf = s[S_ELF]
+        # -- force -----------------------------------------------------------
+        f = force_n[i]
+        if f == f:  # NaN means the force is unknown: hold the last value
+            s[S_FS] += p[P_A_FORCE] * (f - s[S_FS])
+        fs = s[S_FS]
+        slope = (fs - s[S_FS_PREV]) * rate
+        s[S_FS_PREV] = fs
+        if s[S_INPRESS] == 0.0:
+            if fs >= p[P_PRESS_ON] and n >= p[P_WARMUP]:
+                s[S_INPRESS] = 1.0
+                s[S_PRESS_START] = n
+                s[S_PRESS_PEAK] = fs
+                s[S_PRESS_LTRS] = 0.0
+        else:
+            if fs > s[S_PRESS_PEAK]:
+                s[S_PRESS_PEAK] = fs
+            if abs(slope) > p[P_SNAP_SLOPE]:
+                s[S_LAST_SNAP] = n
+            if fs < p[P_PRESS_OFF]:
+                s[S_INPRESS] = 0.0
+                s[S_LAST_LIFT] = n
+                k = _emit(out, k, K_PRESS, s[S_PRESS_START], n, n, np.nan, s[S_PRESS_PEAK],
+                          1.0, s[S_PRESS_PEAK], s[S_PRESS_LTRS])
+        # -- learning the floors --------------------------------------------
+        if n < p[P_WARMUP]:
+            a = 1.0 / (n + 1.0)
+            s[S_FLOOR] += a * (e - s[S_FLOOR])
+            s[S_LFFLOOR] += a * (elf - s[S_LFFLOOR])
+            s[S_N] = n + 1.0
+            continue
+        quiet = s[S_ACTIVE] == 0.0 and s[S_ABOVE] == 0.0 and s[S_M_ACTIVE] == 0.0 and s[S_M_ABOVE] == 0.0
+        if quiet:
+            if e < s[S_FLOOR]:
+                s[S_FLOOR] += p[P_A_FALL] * (e - s[S_FLOOR])
+            elif e < p[P_ON_RATIO] * s[S_FLOOR]:
+                s[S_FLOOR] += p[P_A_RISE] * (e - s[S_FLOOR])
+            if elf < s[S_LFFLOOR]:
+                s[S_LFFLOOR] += p[P_A_FALL] * (elf - s[S_LFFLOOR])
+            elif elf < p[P_MOTION_ON] * s[S_LFFLOOR]:
+                s[S_LFFLOOR] += p[P_A_RISE] * (elf - s[S_LFFLOOR])
+        floor = max(s[S_FLOOR], 1e-30)
+        # -- muscle bursts: double threshold ------------------------------
+        if s[S_ACTIVE] == 0.0:
+            if e > p[P_ON_RATIO] * floor:
+                if s[S_ABOVE] == 0.0:
+                    s[S_CAND] = n
+                    s[S_PEAK] = 0.0
+                    s[S_PEAK_E] = 0.0
+                    s[S_HF] = 0.0
+                    s[S_LF] = 0.0
+                    s[S_FORCE_ON] = fs
+                    eligible = s[S_INPRESS] == 1.0 or n - s[S_LAST_LIFT] <= p[P_AFTER_PRESS] \
+                        or n - s[S_LAST_SNAP] <= p[P_SNAP_WINDOW]
+                    s[S_ELIGIBLE] = 1.0 if eligible else 0.0
+                s[S_ABOVE] += 1.0
+                if s[S_ABOVE] >= p[P_ON_HOLD]:
+                    s[S_ACTIVE] = 1.0
+                    s[S_ONSET] = s[S_CAND]
+                    s[S_BELOW] = 0.0
+            else:
+                s[S_ABOVE] = 0.0
+        if s[S_ACTIVE] == 1.0 or s[S_ABOVE] > 0.0:
+            s[S_PEAK] = max(s[S_PEAK], abs(y))
+            s[S_PEAK_E] = max(s[S_PEAK_E], e)
+            s[S_HF] += y * y
+            s[S_LF] += lf * lf
+        if s[S_ACTIVE] == 1.0:
+            if s[S_M_ACTIVE] == 1.0:
+                s[S_M_CLAIMED] = 1.0
+            if e < p[P_OFF_RATIO] * floor:
+                if s[S_BELOW] == 0.0:
+                    s[S_END_CAND] = n
+                s[S_BELOW] += 1.0
+                if s[S_BELOW] >= p[P_OFF_HOLD]:
+                    onset, end = s[S_ONSET], s[S_END_CAND]
+                    ratio = s[S_PEAK_E] / floor
+                    conf = min(1.0, max(0.3, ratio / (4.0 * p[P_ON_RATIO])))
+                    if s[S_LF] > p[P_MOTION_RATIO] * s[S_HF]:
+                        kind = K_ARTIFACT
+                    elif end - onset > p[P_SHORT_MAX]:
+                        kind = K_CONTRACTION
+                    elif s[S_ELIGIBLE] == 1.0:
+                        kind = K_LTR
+                        if s[S_INPRESS] == 1.0:
+                            s[S_PRESS_LTRS] += 1.0
+                    else:
+                        kind = K_TWITCH
+                    k = _emit(out, k, kind, onset, end, n, s[S_PEAK], s[S_FORCE_ON], conf,
+                              s[S_LF] / max(s[S_HF], 1e-30), 0.0)
+                    s[S_ACTIVE] = 0.0
+                    s[S_ABOVE] = 0.0
+                    s[S_BELOW] = 0.0
+            else:
+                s[S_BELOW] = 0.0
+        # -- electrode motion on its own ------------------------------------
+        lffloor = max(s[S_LFFLOOR], 1e-30)
+        if s[S_M_ACTIVE] == 0.0:
+            if elf > p[P_MOTION_ON] * lffloor:
+                if s[S_M_ABOVE] == 0.0:
+                    s[S_M_CAND] = n
+                    s[S_M_PEAK] = 0.0
+                    s[S_M_SLOPE] = 0.0
+                    s[S_M_CLAIMED] = s[S_ACTIVE]
+                s[S_M_ABOVE] += 1.0
+                if s[S_M_ABOVE] >= 4.0 * p[P_ON_HOLD]:
+                    s[S_M_ACTIVE] = 1.0
+                    s[S_M_ONSET] = s[S_M_CAND]
+                    s[S_M_BELOW] = 0.0
+            else:
+                s[S_M_ABOVE] = 0.0
+        if s[S_M_ACTIVE] == 1.0 or s[S_M_ABOVE] > 0.0:
+            s[S_M_PEAK] = max(s[S_M_PEAK], abs(lf))
+            s[S_M_SLOPE] = max(s[S_M_SLOPE], abs(slope))
+        if s[S_M_ACTIVE] == 1.0:
+            if elf < 0.25 * p[P_MOTION_ON] * lffloor:
+                if s[S_M_BELOW] == 0.0:
+                    s[S_M_END_CAND] = n
+                s[S_M_BELOW] += 1.0
+                if s[S_M_BELOW] >= p[P_OFF_HOLD]:
+                    if s[S_M_CLAIMED] == 0.0 and s[S_ACTIVE] == 0.0:
+                        k = _emit(out, k, K_ARTIFACT, s[S_M_ONSET], s[S_M_END_CAND], n, s[S_M_PEAK],
+                                  s[S_FS], 0.8, 0.0, s[S_M_SLOPE])
+                    s[S_M_ACTIVE] = 0.0
+                    s[S_M_ABOVE] = 0.0
+                    s[S_M_BELOW] = 0.0
+            else:
+                s[S_M_BELOW] = 0.0
+        s[S_N] = n + 1.0
+    return k

@@ -1,0 +1,117 @@
+"""Every number the detector uses, named, with its default and the reason for it.
+
+Times are in seconds and frequencies in hertz so that one set of parameters
+means the same at 1 kHz and 2 kHz; :func:`kernel_params` turns them into the
+per-sample array the numba kernel reads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from twitchd.errors import ConfigError
+from twitchd.signal import filters
+
+
+def _p(default: float, reason: str, lo: float, hi: float) -> Any:
+    return field(default=default, metadata={"reason": reason, "min": lo, "max": hi})
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    """The detector's settings. ``describe()`` lists them with their reasons."""
+
+    highpass_hz: float = _p(20.0, "SENIAM and De Luca 2010: a 20 Hz high-pass removes motion and DC while keeping the surface-EMG band", 5.0, 100.0)
+    mains_hz: float = _p(50.0, "Notch at the mains frequency and its 3rd harmonic (the strongest in the simulator and in clinics); 60 in the Americas, 0 to disable", 0.0, 60.0)
+    notch_q: float = _p(8.0, "Notch 6 Hz wide at 50 Hz: tolerates mains drift of +-1 Hz and removes little EMG", 2.0, 50.0)
+    energy_tau_s: float = _p(0.008, "Smoothing of the Teager-Kaiser energy; 8 ms keeps one 2-15 ms motor-unit potential as one bump (Li & Aruin 2007 use TKEO before a threshold)", 0.001, 0.1)
+    onset_ratio: float = _p(7.0, "Energy above 7x the noise floor starts a burst; chosen on simulated sessions so that noise alone crosses about once per ten minutes", 2.0, 100.0)
+    offset_ratio: float = _p(3.0, "Below 3x the floor a burst may end: hysteresis against chattering (Bonato 1998 double threshold)", 1.0, 50.0)
+    onset_hold_s: float = _p(0.003, "Energy must stay above the onset threshold 3 ms: one noise spike is shorter, a motor-unit potential is not", 0.0, 0.05)
+    offset_hold_s: float = _p(0.05, "A burst ends after 50 ms below the offset threshold: gaps between discharges of units firing at 15-35 Hz are shorter", 0.005, 0.5)
+    floor_rise_tau_s: float = _p(3.0, "The noise floor rises slowly (3 s) so that a burst cannot teach it to ignore the next one (habituating LTRs)", 0.1, 60.0)
+    floor_fall_tau_s: float = _p(0.5, "The noise floor falls fast (0.5 s) when the room gets quieter", 0.05, 60.0)
+    warmup_s: float = _p(0.5, "The first 0.5 s only learn the noise floor", 0.05, 10.0)
+    short_burst_max_s: float = _p(1.0, "DESIGN.md section 6: LTRs and twitches last tens to a few hundred ms; longer is a contraction, guarding or cramp", 0.2, 10.0)
+    press_on_n: float = _p(2.0, "A press starts at 2 N: above the FSR 402's 0.2 N actuation and resting-thumb contact, well below the 5-20 N of a trigger-point press", 0.3, 50.0)
+    press_off_n: float = _p(1.0, "A press ends below 1 N (hysteresis, so tremor at the threshold is one press)", 0.1, 50.0)
+    force_tau_s: float = _p(0.01, "Force is smoothed over 10 ms: removes ADC noise, keeps a 50 ms snap", 0.001, 0.2)
+    snap_slope_n_per_s: float = _p(30.0, "A force change faster than 30 N/s during a press is a snap (flick across the band); slower is the thumb settling", 5.0, 1000.0)
+    snap_window_s: float = _p(0.3, "An LTR may follow a snap by up to 300 ms: spinal reflex latency is 20-50 ms (signal-facts.md), with margin for a slow flick", 0.05, 2.0)
+    after_press_s: float = _p(0.15, "A burst starting within 150 ms after the thumb lifts is still the reflex to that press", 0.0, 1.0)
+    motion_lowpass_hz: float = _p(15.0, "Electrode motion lives below ~20 Hz (De Luca 2010); 15 Hz separates it from the EMG band", 2.0, 40.0)
+    motion_ratio: float = _p(1.0, "A burst whose energy below 15 Hz exceeds its energy in the EMG band is electrode motion", 0.05, 100.0)
+    motion_onset_ratio: float = _p(12.0, "Low-frequency energy 12x its floor is a motion transient worth reporting on its own", 2.0, 1000.0)
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"detector parameter {f.name} must be a number, got {value!r}")
+            if not f.metadata["min"] <= value <= f.metadata["max"]:
+                raise ConfigError(f"detector parameter {f.name}={value} is outside {f.metadata['min']}..{f.metadata['max']}")
+        if self.press_off_n > self.press_on_n:
+            raise ConfigError("press_off_n must not exceed press_on_n")
+        if self.offset_ratio > self.onset_ratio:
+            raise ConfigError("offset_ratio must not exceed onset_ratio")
+
+    def updated(self, **changes: float) -> DetectorParams:
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown detector parameter(s): {', '.join(sorted(unknown))}")
+        return replace(self, **{k: float(v) for k, v in changes.items()})
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    @staticmethod
+    def describe() -> list[dict[str, Any]]:
+        return [{"name": f.name, "default": f.default, "min": f.metadata["min"],
+                 "max": f.metadata["max"], "reason": f.metadata["reason"]} for f in fields(DetectorParams)]
+
+
+# Slots of the kernel's parameter array.
+(P_HP_B0, P_HP_B1, P_HP_B2, P_HP_A1, P_HP_A2,
+ P_N1_B0, P_N1_B1, P_N1_B2, P_N1_A1, P_N1_A2,
+ P_N3_B0, P_N3_B1, P_N3_B2, P_N3_A1, P_N3_A2,
+ P_A_ENERGY, P_ON_RATIO, P_OFF_RATIO, P_ON_HOLD, P_OFF_HOLD,
+ P_A_RISE, P_A_FALL, P_WARMUP, P_SHORT_MAX, P_PRESS_ON, P_PRESS_OFF,
+ P_A_FORCE, P_SNAP_SLOPE, P_SNAP_WINDOW, P_AFTER_PRESS, P_A_MOTION,
+ P_MOTION_RATIO, P_MOTION_ON, P_RATE, P_A_DC, N_PARAMS) = range(36)
+
+
+def _alpha(tau_s: float, rate_hz: float) -> float:
+    return 1.0 - math.exp(-1.0 / (tau_s * rate_hz))
+
+
+def kernel_params(p: DetectorParams, rate_hz: float) -> npt.NDArray[np.float64]:
+    """The per-sample parameter array for a stream at ``rate_hz``."""
+    if not 250.0 <= rate_hz <= 20_000.0:
+        raise ConfigError(f"sample rate {rate_hz} Hz is outside 250..20000 Hz")
+    k = np.zeros(N_PARAMS)
+    k[P_HP_B0:P_HP_A2 + 1] = filters.highpass(p.highpass_hz, rate_hz)
+    for base, harmonic in ((P_N1_B0, 1), (P_N3_B0, 3)):
+        f0 = p.mains_hz * harmonic
+        k[base:base + 5] = filters.notch(f0, p.notch_q, rate_hz) if 0 < f0 < 0.45 * rate_hz else filters.IDENTITY
+    k[P_A_ENERGY] = _alpha(p.energy_tau_s, rate_hz)
+    k[P_ON_RATIO], k[P_OFF_RATIO] = p.onset_ratio, p.offset_ratio
+    k[P_ON_HOLD] = max(1, round(p.onset_hold_s * rate_hz))
+    k[P_OFF_HOLD] = max(1, round(p.offset_hold_s * rate_hz))
+    k[P_A_RISE], k[P_A_FALL] = _alpha(p.floor_rise_tau_s, rate_hz), _alpha(p.floor_fall_tau_s, rate_hz)
+    k[P_WARMUP] = round(p.warmup_s * rate_hz)
+    k[P_SHORT_MAX] = round(p.short_burst_max_s * rate_hz)
+    k[P_PRESS_ON], k[P_PRESS_OFF] = p.press_on_n, p.press_off_n
+    k[P_A_FORCE] = _alpha(p.force_tau_s, rate_hz)
+    k[P_SNAP_SLOPE] = p.snap_slope_n_per_s
+    k[P_SNAP_WINDOW] = round(p.snap_window_s * rate_hz)
+    k[P_AFTER_PRESS] = round(p.after_press_s * rate_hz)
+    k[P_A_MOTION] = 1.0 - math.exp(-2 * math.pi * p.motion_lowpass_hz / rate_hz)
+    k[P_MOTION_RATIO], k[P_MOTION_ON] = p.motion_ratio, p.motion_onset_ratio
+    k[P_RATE] = rate_hz
+    k[P_A_DC] = 1.0 - math.exp(-2 * math.pi * 0.5 / rate_hz)
+    return k
