@@ -41,7 +41,8 @@ class Event:
             "force_n": _num(self.force_n, 3), "confidence": _num(self.confidence, 3),
         }
         for key, value in self.extra.items():
-            out[key] = _num(value, 4)
+            counted = key.endswith(("_count", "samples")) and float(value).is_integer()
+            out[key] = int(value) if counted else _num(value, 4)
         return out
 
 

@@ -69,3 +69,11 @@ def detect_offline(
         found, _ = det.process(emg_v[start:start + block], force_n[start:start + block])
         events.extend(found)
     return events
+
+
+def warm_up() -> None:
+    """Load (or compile, the first time) the kernels before the first sample arrives."""
+    from twitchd.protocol import StreamDecoder
+
+    detect_offline(np.zeros(64), np.zeros(64), 1000.0)
+    StreamDecoder().feed(b"\x01\x00")

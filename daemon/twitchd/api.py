@@ -1,0 +1,127 @@
+"""The HTTP and WebSocket API, and the dashboard's static files.
+
+One ``create_app`` with one lifespan (as Starlette recommends) starts a
+pipeline per source and stops them on shutdown. Every input is validated by
+FastAPI; no client ever names a filesystem path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from twitchd import __version__
+from twitchd.events import KINDS
+from twitchd.hub import Hub
+from twitchd.pipeline import DevicePipeline
+from twitchd.settings import Settings
+from twitchd.transports import open_source
+from twitchd.webassets import web_root
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    """The running system: the hub and one pipeline per device."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hub = Hub()
+        self.started = time.monotonic()
+        self.pipelines: list[DevicePipeline] = []
+        for number, spec in enumerate(settings.sources, start=1):
+            kind = spec.partition(":")[0]
+            self.pipelines.append(DevicePipeline(f"{kind[:3]}-{number}", open_source(spec), self.hub))
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(p.run(), name=p.name) for p in self.pipelines]
+
+    async def stop(self) -> None:
+        for p in self.pipelines:
+            await p.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
+    daemon = daemon or Daemon(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await daemon.start()
+        try:
+            yield
+        finally:
+            await daemon.stop()
+
+    app = FastAPI(title="twitchd", version=__version__, lifespan=lifespan)
+    app.state.daemon = daemon
+
+    def authorised(token: str | None, header: str | None) -> bool:
+        if settings.token is None:
+            return True
+        given = token or (header[7:] if header and header.startswith("Bearer ") else "")
+        return hmac.compare_digest(given.encode(), settings.token.encode())
+
+    @app.middleware("http")
+    async def check_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if not authorised(request.query_params.get("token"), request.headers.get("authorization")):
+            return JSONResponse({"detail": "a valid token is required (see the daemon's start-up message)"}, 401)
+        return await call_next(request)
+
+    @app.get("/api/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "uptime_s": round(time.monotonic() - daemon.started, 1),
+                "devices": len(daemon.pipelines), "clients": daemon.hub.subscriber_count}
+
+    @app.get("/api/devices")
+    async def devices() -> list[dict[str, Any]]:
+        return [p.info.to_json() for p in daemon.pipelines]
+
+    @app.get("/api/events")
+    async def events(
+        since: Annotated[int, Query(ge=0, description="return events with an id above this")] = 0,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+        kind: Annotated[list[str] | None, Query(description="only these kinds")] = None,
+    ) -> dict[str, Any]:
+        if kind and not set(kind) <= set(KINDS):
+            raise HTTPException(422, f"kind must be among {', '.join(KINDS)}")
+        found = daemon.hub.events_since(since, limit, kind)
+        return {"events": [e.to_json() for e in found], "last_id": daemon.hub.last_event_id}
+
+    @app.websocket("/ws/live")
+    async def live(ws: WebSocket) -> None:
+        if not authorised(ws.query_params.get("token"), ws.headers.get("authorization")):
+            await ws.close(code=1008, reason="a valid token is required")
+            return
+        await ws.accept()
+        sub = daemon.hub.subscribe()
+        try:
+            await ws.send_json({"kind": "hello", "version": __version__,
+                                "devices": [p.info.to_json() for p in daemon.pipelines]})
+            while True:
+                for msg in await sub.get():
+                    await ws.send_json(msg)
+                if sub.overflowed:
+                    await ws.close(code=1013, reason="client too slow; reconnect and fetch /api/events?since=")
+                    return
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            daemon.hub.unsubscribe(sub)
+
+    app.mount("/", StaticFiles(directory=web_root(), html=True), name="web")
+    return app

@@ -1,0 +1,115 @@
+"""The ``twitchd`` command: run the daemon, detect offline, simulate a recording."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from twitchd import __version__
+from twitchd.errors import TwitchdError
+
+log = logging.getLogger("twitchd")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from twitchd.api import Daemon, create_app
+    from twitchd.settings import resolve
+    from twitchd.signal.detector import warm_up
+
+    settings = resolve(args.host, args.port, args.source, args.token)
+    daemon = Daemon(settings)  # bad --source specs fail here, before any port is bound
+    warm_up()
+    app = create_app(settings, daemon)
+    print(f"twitchd {__version__}: sources {', '.join(settings.sources)}", flush=True)
+    if not settings.loopback:
+        print(f"listening on {settings.host}: reachable from the network, token required", flush=True)
+    print(f"dashboard: {settings.url}", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
+                                           log_level="warning", ws_ping_interval=10))
+    server.run()
+    return 0 if server.started else 1
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from twitchd.recordings import read_csv, write_events
+    from twitchd.signal.detector import detect_offline
+
+    rec = read_csv(args.file, args.rate)
+    events = detect_offline(rec.emg_v, rec.force_n, rec.rate_hz)
+    write_events(events, args.format, sys.stdout)
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from twitchd.recordings import simulate_csv
+    from twitchd.sim.session import SimConfig
+
+    cfg = SimConfig(seed=args.seed, rate_hz=args.rate, adc_bits=args.bits,
+                    supply_v=5.0 if args.bits == 10 else 3.3, mains_hz=args.mains, snr=args.snr)
+    truth_path, truth = simulate_csv(cfg, args.duration, args.out)
+    ltrs = sum(e.kind == "ltr" for e in truth)
+    print(f"wrote {args.out} ({args.duration:g} s at {args.rate} Hz) and {truth_path} "
+          f"({len(truth)} true events, {ltrs} LTRs)", file=sys.stderr)
+    return 0
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="twitchd", description="Flags local twitch responses in EMG against applied pressure.")
+    p.add_argument("--version", action="version", version=f"twitchd {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon and the dashboard")
+    run.add_argument("--source", action="append", metavar="SPEC",
+                     help="simulated[:opts] or serial:PORT[@BAUD]; repeat for several devices (default: simulated; env TWITCHD_SOURCE)")
+    run.add_argument("--host", help="address to listen on (default 127.0.0.1; env TWITCHD_HOST)")
+    run.add_argument("--port", type=int, help="port (default 8765; env TWITCHD_PORT)")
+    run.add_argument("--token", help="access token; generated when --host is not loopback (env TWITCHD_TOKEN)")
+    run.set_defaults(func=_cmd_run)
+
+    det = sub.add_parser("detect", help="run the detector over a CSV recording")
+    det.add_argument("file", type=Path)
+    det.add_argument("--rate", type=_positive, help="sample rate in Hz if the file has no time_s column")
+    det.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    det.set_defaults(func=_cmd_detect)
+
+    sim = sub.add_parser("simulate", help="write a simulated recording and its true events")
+    sim.add_argument("--duration", type=_positive, default=120.0, help="seconds (default 120)")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--out", type=Path, required=True, help="CSV to write; truth goes to NAME.truth.jsonl")
+    sim.add_argument("--rate", type=int, default=2000, choices=(1000, 2000))
+    sim.add_argument("--bits", type=int, default=12, choices=(10, 12))
+    sim.add_argument("--mains", type=float, default=50.0, choices=(50.0, 60.0))
+    sim.add_argument("--snr", default="normal", choices=("normal", "low"))
+    sim.set_defaults(func=_cmd_simulate)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except TwitchdError as exc:
+        print(f"twitchd: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `twitchd detect … | head`: the reader has what it wanted.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0

@@ -1,0 +1,107 @@
+"""Fan-out from the device pipelines to every consumer, never waiting on one.
+
+Each consumer has its own bounded mailbox. Display data (traces, status) is
+dropped oldest-first when a consumer lags; events are never dropped silently:
+a consumer that lets thousands of events pile up is cut off and told so, and
+can catch up from the event history (``GET /api/events?since=``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Iterable
+from typing import Any
+
+from twitchd.events import Event
+
+Message = dict[str, Any]
+
+#: ~10 s of traces for one device at 20 messages/s: a browser tab in the
+#: background catches up on recent data instead of replaying minutes of lag.
+MAX_PENDING_DISPLAY = 200
+#: Events a consumer may leave unread before it is declared too slow.
+MAX_PENDING_EVENTS = 5000
+#: Events kept for /api/events (hours of a normal session).
+HISTORY = 20_000
+
+
+class Subscriber:
+    """One consumer's mailbox; filled synchronously, drained asynchronously."""
+
+    def __init__(self) -> None:
+        self._display: collections.deque[Message] = collections.deque(maxlen=MAX_PENDING_DISPLAY)
+        self._events: collections.deque[Message] = collections.deque()
+        self._ready = asyncio.Event()
+        self.dropped_display = 0
+        self.overflowed = False
+
+    def offer_display(self, msg: Message) -> None:
+        if len(self._display) == self._display.maxlen:
+            self.dropped_display += 1
+        self._display.append(msg)
+        self._ready.set()
+
+    def offer_event(self, msg: Message) -> None:
+        if len(self._events) >= MAX_PENDING_EVENTS:
+            self.overflowed = True
+        else:
+            self._events.append(msg)
+        self._ready.set()
+
+    async def get(self) -> list[Message]:
+        """Everything pending, events first (they matter more than a frame of trace)."""
+        await self._ready.wait()
+        self._ready.clear()
+        out = list(self._events) + list(self._display)
+        self._events.clear()
+        self._display.clear()
+        return out
+
+
+class Hub:
+    """Numbers events, keeps their history, and copies every message to subscribers."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[Subscriber] = set()
+        self._history: collections.deque[Event] = collections.deque(maxlen=HISTORY)
+        self._next_id = 1
+
+    def subscribe(self) -> Subscriber:
+        sub = Subscriber()
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def publish_event(self, event: Event, device: str) -> Event:
+        numbered = event.with_ids(device, self._next_id)
+        self._next_id += 1
+        self._history.append(numbered)
+        msg = numbered.to_json()
+        for sub in self._subscribers:
+            sub.offer_event(msg)
+        return numbered
+
+    def publish_display(self, msg: Message) -> None:
+        for sub in self._subscribers:
+            sub.offer_display(msg)
+
+    @property
+    def last_event_id(self) -> int:
+        return self._next_id - 1
+
+    def events_since(self, since: int, limit: int, kinds: Iterable[str] | None = None) -> list[Event]:
+        wanted = set(kinds) if kinds else None
+        out = []
+        for event in self._history:
+            if event.id > since and (wanted is None or event.kind in wanted):
+                out.append(event)
+                if len(out) >= limit:
+                    break
+        return out

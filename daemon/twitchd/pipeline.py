@@ -1,0 +1,235 @@
+"""One device's chain: transport -> decoder -> calibration -> detector -> hub.
+
+It owns the device's state as the dashboard shows it (connecting, streaming,
+stalled, lost), counts every lost sample exactly from the frames' sample
+indices, and keeps reconnecting a lost link with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from twitchd.errors import ProtocolError, TransportError
+from twitchd.events import Event
+from twitchd.hub import Hub
+from twitchd.protocol import Command, Data, Hello, Opcode, SequenceGap, Status, StreamDecoder, encode_frame
+from twitchd.signal.calibration import ChannelMap
+from twitchd.signal.detector import Detector
+from twitchd.signal.params import DetectorParams
+from twitchd.transports.base import Transport
+
+log = logging.getLogger(__name__)
+
+#: No bytes for this long on an open link means it has stalled (a known
+#: failure of BLE stacks and of USB adapters); the practitioner is told.
+STALL_S = 2.0
+#: Display traces: 250 points/s (min/max per 4 ms bucket keeps every spike
+#: visible), sent ~20 times a second.
+DISPLAY_RATE_HZ = 250
+DISPLAY_PERIOD_S = 0.05
+STATUS_PERIOD_S = 1.0
+RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass
+class DeviceInfo:
+    """What the API and dashboard show about a device."""
+
+    id: str
+    source: str
+    state: str = "connecting"
+    board: str = ""
+    firmware: str = ""
+    device_id: str = ""
+    rate_hz: int = 0
+    channels: list[str] = field(default_factory=list)
+    samples: int = 0
+    lost_samples: int = 0
+    device_overflows: int = 0
+    bad_frames: int = 0
+    press_threshold_n: float = 0.0
+    force_calibration: str = "nominal"
+    last_error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class DevicePipeline:
+    def __init__(self, name: str, transport: Transport, hub: Hub, params: DetectorParams | None = None) -> None:
+        self.name = name
+        self.transport = transport
+        self.hub = hub
+        self.params = params or DetectorParams()
+        self.info = DeviceInfo(id=name, source=transport.spec, press_threshold_n=self.params.press_on_n)
+        self._decoder = StreamDecoder()
+        self._map: ChannelMap | None = None
+        self._detector: Detector | None = None
+        self._next_index: int | None = None
+        # Detector sample index -> samples lost before it, for exact event times.
+        self._gap_at: list[int] = []
+        self._gap_lost: list[int] = []
+        self._display: list[npt.NDArray[np.float64]] = []
+        self._display_t0: float | None = None
+        self._host_seq = 0
+        self._last_status = 0.0
+        self._stopping = False
+
+    # -- lifecycle ---------------------------------------------------------
+    async def run(self) -> None:
+        """Acquire until cancelled, reopening the link whenever it is lost."""
+        attempt = 0
+        while not self._stopping:
+            try:
+                await self.transport.open()
+            except TransportError as exc:
+                self._set_state("lost", str(exc))
+                await asyncio.sleep(RECONNECT_BACKOFF_S[min(attempt, len(RECONNECT_BACKOFF_S) - 1)])
+                attempt += 1
+                continue
+            attempt = 0
+            self._decoder = StreamDecoder()
+            self._set_state("connecting", "")
+            try:
+                await self._command(Opcode.HELLO)
+                await self._command(Opcode.START)
+                await self._acquire()
+            except TransportError as exc:
+                log.warning("%s: %s", self.name, exc)
+                self._set_state("lost", str(exc))
+            finally:
+                await self.transport.close()
+            if not self.transport.reconnectable:
+                break
+
+    async def stop(self) -> None:
+        self._stopping = True
+
+    async def _command(self, opcode: Opcode, arg: bytes = b"") -> None:
+        await self.transport.write(encode_frame(Command(self._host_seq, opcode, arg)))
+        self._host_seq = (self._host_seq + 1) & 0xFFFF
+
+    async def _acquire(self) -> None:
+        last_bytes = time.monotonic()
+        while not self._stopping:
+            data = await self.transport.read()
+            now = time.monotonic()
+            if data:
+                last_bytes = now
+                self.feed(data)
+            elif now - last_bytes > STALL_S and self.info.state != "stalled":
+                self._set_state("stalled", f"no data for {now - last_bytes:.1f} s")
+            if now - self._last_status >= STATUS_PERIOD_S:
+                self._last_status = now
+                self.hub.publish_display({"kind": "status", **self.info.to_json()})
+
+    def _set_state(self, state: str, error: str) -> None:
+        if state != self.info.state or error != self.info.last_error:
+            self.info.state, self.info.last_error = state, error
+            self.hub.publish_display({"kind": "status", **self.info.to_json()})
+
+    # -- the data path (synchronous: it never waits for anyone) -------------
+    def feed(self, data: bytes) -> None:
+        for item in self._decoder.feed(data):
+            if isinstance(item, Data):
+                self._on_data(item)
+            elif isinstance(item, Hello):
+                self._on_hello(item)
+            elif isinstance(item, Status):
+                self.info.device_overflows = item.overflows
+            elif isinstance(item, SequenceGap):
+                log.debug("%s: %d frame(s) missing", self.name, item.missed)
+        self.info.bad_frames = self._decoder.stats.bad_frames
+
+    def _on_hello(self, hello: Hello) -> None:
+        try:
+            channel_map = ChannelMap.from_hello(hello)
+        except ProtocolError as exc:
+            self._set_state("lost", str(exc))
+            return
+        same = self._detector is not None and self.info.rate_hz == hello.rate_hz and self._map == channel_map
+        self._map = channel_map
+        self.info.board, self.info.firmware = hello.board, hello.firmware
+        self.info.device_id, self.info.rate_hz = hello.device_id, hello.rate_hz
+        self.info.channels = [c.name for c in hello.channels]
+        if not same:
+            # New device or new rate: detector time restarts with the stream.
+            self._detector = Detector(hello.rate_hz, self.params)
+            self._next_index = None
+            self._gap_at, self._gap_lost = [], []
+            self._display, self._display_t0 = [], None
+        log.info("%s: %s %s (%s) at %d Hz", self.name, hello.board, hello.firmware, hello.device_id, hello.rate_hz)
+
+    def _on_data(self, frame: Data) -> None:
+        det, cmap = self._detector, self._map
+        if det is None or cmap is None:
+            return  # samples before the HELLO cannot be scaled; the HELLO was requested
+        if self.info.state != "streaming":
+            self._set_state("streaming", "")
+        n = frame.samples.shape[0]
+        if self._next_index is not None and frame.sample_index != self._next_index:
+            lost = (frame.sample_index - self._next_index) & 0xFFFFFFFF
+            if lost >= 0x80000000:
+                return  # an old or repeated frame: never feed a sample twice
+            self._record_gap(lost, det.samples_seen)
+        self._next_index = (frame.sample_index + n) & 0xFFFFFFFF
+        self.info.samples += n
+        emg, force = cmap.emg_volts(frame.samples), cmap.force_newtons(frame.samples)
+        events, filtered = det.process(emg, force)
+        for event in events:
+            self.hub.publish_event(self._to_stream_time(event), self.name)
+        self._add_display(filtered, force)
+
+    def _record_gap(self, lost: int, at: int) -> None:
+        rate = self.info.rate_hz
+        self.info.lost_samples += lost
+        before = self._gap_lost[-1] if self._gap_lost else 0
+        self._gap_at.append(at)
+        self._gap_lost.append(before + lost)
+        onset = (at + before) / rate
+        gap = Event("gap", onset, onset + lost / rate, onset + lost / rate, extra={"samples": float(lost)})
+        self.hub.publish_event(gap, self.name)
+        self._display, self._display_t0 = [], None  # the trace restarts after the hole
+
+    def _to_stream_time(self, event: Event) -> Event:
+        """Detector time skips lost samples; stream time does not."""
+        if not self._gap_at:
+            return event
+        rate = self.info.rate_hz
+
+        def shift(t: float) -> float:
+            k = bisect.bisect_right(self._gap_at, round(t * rate)) - 1
+            return t + (self._gap_lost[k] / rate if k >= 0 else 0.0)
+
+        return Event(event.kind, shift(event.onset_s), shift(event.end_s), shift(event.decided_s),
+                     event.peak_emg_v, event.force_n, event.confidence, extra=event.extra)
+
+    def _add_display(self, filtered: npt.NDArray[np.float64], force: npt.NDArray[np.float64]) -> None:
+        rate = self.info.rate_hz
+        if self._display_t0 is None:
+            self._display_t0 = ((self._next_index or 0) - len(filtered)) / rate
+        self._display.append(np.stack([filtered, force], axis=1))
+        pending = sum(len(b) for b in self._display)
+        if pending < DISPLAY_PERIOD_S * rate:
+            return
+        block = np.concatenate(self._display)
+        step = max(1, rate // DISPLAY_RATE_HZ)
+        whole = len(block) // step * step
+        buckets = block[:whole].reshape(-1, step, 2)
+        force_mean = buckets[:, :, 1].mean(axis=1)
+        self.hub.publish_display({
+            "kind": "trace", "device": self.name, "t0_s": round(self._display_t0, 4), "dt_s": step / rate,
+            "emg_min_v": np.round(buckets[:, :, 0].min(axis=1), 6).tolist(),
+            "emg_max_v": np.round(buckets[:, :, 0].max(axis=1), 6).tolist(),
+            "force_n": [None if not np.isfinite(f) else round(float(f), 3) for f in force_mean],
+        })
+        self._display_t0 += whole / rate
+        self._display = [block[whole:]] if whole < len(block) else []

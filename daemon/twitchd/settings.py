@@ -1,0 +1,58 @@
+"""The daemon's settings: CLI flags over TWITCHD_* environment variables over defaults."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from dataclasses import dataclass
+
+from twitchd.errors import ConfigError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEFAULT_SOURCE = "simulated"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    sources: tuple[str, ...] = (DEFAULT_SOURCE,)
+    token: str | None = None
+
+    @property
+    def loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        shown = "127.0.0.1" if host in ("0.0.0.0", "[::]") else host
+        suffix = f"/?token={self.token}" if self.token else "/"
+        return f"http://{shown}:{self.port}{suffix}"
+
+
+def resolve(host: str | None, port: int | None, sources: list[str] | None, token: str | None) -> Settings:
+    """Combine flags and environment; a non-loopback address always gets a token."""
+    env = os.environ
+    host = host or env.get("TWITCHD_HOST") or DEFAULT_HOST
+    raw_port = port if port is not None else env.get("TWITCHD_PORT", DEFAULT_PORT)
+    try:
+        port_num = int(raw_port)
+    except ValueError as exc:
+        raise ConfigError(f"TWITCHD_PORT must be a number, got {raw_port!r}") from exc
+    if not 0 <= port_num <= 65535:
+        raise ConfigError(f"port {port_num} is outside 0..65535")
+    srcs = tuple(sources) if sources else tuple(
+        s for s in env.get("TWITCHD_SOURCE", DEFAULT_SOURCE).split(";") if s) or (DEFAULT_SOURCE,)
+    settings = Settings(host, port_num, srcs, token or env.get("TWITCHD_TOKEN") or None)
+    if not settings.loopback and not settings.token:
+        # Reachable from the network: never without a token.
+        settings = Settings(host, port_num, srcs, secrets.token_urlsafe(18))
+    return settings

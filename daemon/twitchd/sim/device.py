@@ -1,0 +1,168 @@
+"""The simulated sensor as the firmware behaves: same frames, same commands.
+
+It is driven by time (``advance``) rather than by a thread so that tests can run
+it faster than real time, and so that a transport decides the pacing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import struct
+
+import numpy as np
+import numpy.typing as npt
+
+from twitchd.protocol import (
+    Ack, AckCode, ChannelInfo, Command, Data, Hello, Opcode, Pong, Status, StreamDecoder,
+    encode_frame,
+)
+from twitchd.protocol.frames import OPCODE_ARG_LEN, Frame
+from twitchd.sim.session import SessionSimulator, SimConfig
+
+FIRMWARE_VERSION = "1.0.0"
+BOARD = "twitchd-sim"
+#: Rates the simulated board accepts (the ESP32 firmware's range).
+MIN_RATE_HZ, MAX_RATE_HZ = 250, 4000
+STATUS_PERIOD_S = 1.0
+
+
+def test_signal(first_index: int, n: int, rate_hz: int, full_scale: int) -> npt.NDArray[np.uint16]:
+    """The built-in test signal of protocol v1 (docs/protocol.md), bit for bit.
+
+    raw: 100 Hz square wave, mid-scale +- full/8; env: 1 Hz sawtooth over the full
+    scale; fsr: 0.5 Hz triangle from 0 to half scale. Integer arithmetic only,
+    so the firmware produces exactly the same counts.
+    """
+    idx = np.arange(first_index, first_index + n, dtype=np.int64)
+    half_period = max(rate_hz // 200, 1)
+    raw = full_scale // 2 + np.where((idx // half_period) % 2 == 0, full_scale // 8, -(full_scale // 8))
+    env = (idx % rate_hz) * full_scale // rate_hz
+    phase = idx % (2 * rate_hz)
+    fsr = np.where(phase < rate_hz, phase, 2 * rate_hz - phase) * (full_scale // 2) // rate_hz
+    return np.stack([raw, env, fsr], axis=1).astype(np.uint16)
+
+
+class SimulatedDevice:
+    """A twitchd sensor board with a simulated patient attached."""
+
+    def __init__(self, config: SimConfig | None = None, device_id: str = "TW-5EED01",
+                 samples_per_frame: int = 10, clock_drift_ppm: float = 0.0) -> None:
+        self.config = config or SimConfig()
+        self.session = SessionSimulator(self.config)
+        self.device_id = device_id
+        self.samples_per_frame = samples_per_frame
+        self.rate_hz = self.config.rate_hz
+        self.drift = clock_drift_ppm * 1e-6
+        self.streaming = True  # the firmware streams from boot
+        self.test_signal = False
+        self.overflows = 0
+        self._seq = 0
+        self._sample_index = 0
+        self._time_s = 0.0
+        self._due = 0.0
+        self._next_status = STATUS_PERIOD_S
+        self._pending: list[npt.NDArray[np.uint16]] = []
+        self._out = bytearray()
+        self._commands = StreamDecoder()
+        self._send(self._hello())
+
+    @property
+    def channels(self) -> tuple[ChannelInfo, ...]:
+        mv = round(self.config.supply_v * 1000)
+        return tuple(ChannelInfo(name, self.config.adc_bits, mv) for name in SessionSimulator.CHANNELS)
+
+    def _hello(self) -> Hello:
+        return Hello(self._seq, FIRMWARE_VERSION, BOARD, self.device_id, self.rate_hz,
+                     self.samples_per_frame, self.channels)
+
+    def _send(self, frame: Frame) -> None:
+        self._out += encode_frame(frame)
+        self._seq = (self._seq + 1) & 0xFFFF
+
+    def _device_us(self) -> int:
+        return int(self._time_s * (1.0 + self.drift) * 1e6) & 0xFFFFFFFF
+
+    def receive(self, data: bytes) -> None:
+        """Bytes from the host: commands are answered at the next ``advance``."""
+        for item in self._commands.feed(data):
+            if isinstance(item, Command):
+                self._command(item)
+
+    def _command(self, cmd: Command) -> None:
+        expected = OPCODE_ARG_LEN.get(cmd.opcode)
+        if expected is None:
+            self._send(Ack(self._seq, cmd.opcode, AckCode.UNKNOWN_OPCODE))
+            return
+        if len(cmd.arg) != expected:
+            self._send(Ack(self._seq, cmd.opcode, AckCode.BAD_LENGTH))
+            return
+        if cmd.opcode == Opcode.HELLO:
+            self._send(self._hello())
+        elif cmd.opcode == Opcode.PING:
+            self._send(Pong(self._seq, struct.unpack("<Q", cmd.arg)[0], self._device_us()))
+        elif cmd.opcode == Opcode.STATUS:
+            self._send(self._status())
+        elif cmd.opcode == Opcode.SET_RATE:
+            code = self._set_rate(struct.unpack("<I", cmd.arg)[0])
+            self._send(Ack(self._seq, cmd.opcode, code))
+            if code == AckCode.OK:
+                self._send(self._hello())  # the host needs the new descriptor
+        else:
+            self._send(Ack(self._seq, cmd.opcode, self._apply(cmd)))
+
+    def _apply(self, cmd: Command) -> AckCode:
+        if cmd.opcode == Opcode.START:
+            self.streaming = True
+        elif cmd.opcode == Opcode.STOP:
+            self.streaming = False
+            self._pending.clear()
+        elif cmd.opcode == Opcode.TEST_SIGNAL:
+            if cmd.arg[0] > 1:
+                return AckCode.BAD_ARGUMENT
+            self.test_signal = bool(cmd.arg[0])
+        return AckCode.OK
+
+    def _set_rate(self, rate: int) -> AckCode:
+        if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+            return AckCode.BAD_ARGUMENT
+        # The patient model is rendered at one rate; a new rate restarts the session.
+        self.rate_hz = rate
+        self.config = dataclasses.replace(self.config, rate_hz=rate)
+        self.session = SessionSimulator(self.config)
+        self._pending.clear()
+        return AckCode.OK
+
+    def _status(self) -> Status:
+        return Status(self._seq, self.overflows, self.streaming, self.test_signal, self.rate_hz)
+
+    def advance(self, seconds: float) -> bytes:
+        """Let ``seconds`` of device time pass; returns the bytes sent meanwhile."""
+        self._time_s += seconds
+        if self.streaming:
+            self._due += seconds * self.rate_hz
+            n = int(math.floor(self._due))
+            self._due -= n
+            if n:
+                self._sample(n)
+        while self._time_s >= self._next_status:
+            self._next_status += STATUS_PERIOD_S
+            self._send(self._status())
+        out, self._out = bytes(self._out), bytearray()
+        return out
+
+    def _sample(self, n: int) -> None:
+        fs = self.config.full_scale
+        counts = self.session.read(n)
+        if self.test_signal:
+            counts = test_signal(self._sample_index + sum(len(p) for p in self._pending), n, self.rate_hz, fs)
+        self._pending.append(counts)
+        block = np.concatenate(self._pending)
+        spf = self.samples_per_frame
+        whole = len(block) // spf * spf
+        period_us = 1e6 / self.rate_hz
+        for start in range(0, whole, spf):
+            t0 = int((self._sample_index * period_us) * (1.0 + self.drift)) & 0xFFFFFFFF
+            self._send(Data(self._seq, self._sample_index, t0, block[start:start + spf]))
+            self._sample_index += spf
+        self._pending = [block[whole:]] if whole < len(block) else []

@@ -1,0 +1,36 @@
+"""Sensor links behind one small interface, chosen by a spec string.
+
+``simulated``, ``serial:/dev/ttyUSB0`` (``@BAUD`` optional), later ``ble:NAME``.
+Modules are imported lazily, as python-can does, so using a serial port never
+imports the simulator and a missing optional library only matters when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from twitchd.errors import SourceSpecError
+from twitchd.transports.base import Transport
+
+#: kind -> "module:class"; each class has ``from_spec(rest: str) -> Transport``.
+BACKENDS: dict[str, str] = {
+    "simulated": "twitchd.transports.simulated:SimulatedTransport",
+    "serial": "twitchd.transports.serial:SerialTransport",
+}
+
+
+def open_source(spec: str) -> Transport:
+    """A transport for ``spec``, not yet opened."""
+    kind, _, rest = spec.strip().partition(":")
+    target = BACKENDS.get(kind)
+    if target is None:
+        known = ", ".join(f"{k}:…" if k != "simulated" else k for k in BACKENDS)
+        hint = " (BLE sensors are not supported yet)" if kind == "ble" else ""
+        raise SourceSpecError(f"unknown source {spec!r}{hint}; use one of: {known}")
+    module_name, cls_name = target.split(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    transport: Transport = cls.from_spec(rest)
+    return transport
+
+
+__all__ = ["BACKENDS", "Transport", "open_source"]

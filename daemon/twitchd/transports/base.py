@@ -1,0 +1,38 @@
+"""The one interface every sensor link implements."""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+
+
+class Transport(abc.ABC):
+    """A byte pipe to one sensor. ``read`` raises TransportError when the link is lost.
+
+    ``reconnectable`` says whether opening it again after a loss can work (a
+    replugged USB adapter can come back; a file replay cannot).
+    """
+
+    spec: str = ""
+    reconnectable: bool = True
+
+    @abc.abstractmethod
+    async def open(self) -> None: ...
+
+    @abc.abstractmethod
+    async def read(self) -> bytes:
+        """The next bytes from the device; may be empty after a quiet interval."""
+
+    @abc.abstractmethod
+    async def write(self, data: bytes) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Transport:
+        await self.open()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()

@@ -1,0 +1,75 @@
+"""The built-in simulated sensor as a transport: the default source.
+
+Options after the colon, comma-separated: ``seed=N``, ``rate=HZ``, ``bits=10|12``,
+``mains=50|60``, ``snr=normal|low``, ``speed=X`` (run X times faster than real
+time, for tests and demos), ``id=TW-…``. Example: ``simulated:seed=7,speed=4``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from twitchd.errors import SourceSpecError, TransportError
+from twitchd.sim.device import SimulatedDevice
+from twitchd.sim.session import SimConfig
+from twitchd.transports.base import Transport
+
+#: How often the simulated board hands over bytes (a USB-serial adapter with a
+#: low latency timer delivers every few ms; 10 ms keeps the loop light).
+TICK_S = 0.01
+
+
+class SimulatedTransport(Transport):
+    def __init__(self, device: SimulatedDevice, speed: float = 1.0, spec: str = "simulated") -> None:
+        self.device = device
+        self.speed = speed
+        self.spec = spec
+        self._last: float | None = None
+
+    @classmethod
+    def from_spec(cls, rest: str) -> SimulatedTransport:
+        opts: dict[str, str] = {}
+        for item in filter(None, (p.strip() for p in rest.split(","))):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise SourceSpecError(f"simulated source option {item!r} needs key=value")
+            opts[key] = value
+        try:
+            cfg = SimConfig(
+                seed=int(opts.pop("seed", 1)), rate_hz=int(opts.pop("rate", 2000)),
+                adc_bits=int(opts.pop("bits", 12)), mains_hz=float(opts.pop("mains", 50)),
+                snr=opts.pop("snr", "normal"),
+            )
+            speed = float(opts.pop("speed", 1.0))
+            device_id = opts.pop("id", f"TW-SIM{cfg.seed:03d}")
+        except ValueError as exc:
+            raise SourceSpecError(f"bad simulated source option: {exc}") from exc
+        if opts:
+            raise SourceSpecError(f"unknown simulated source option(s): {', '.join(opts)}")
+        if cfg.snr not in ("normal", "low") or cfg.adc_bits not in (10, 12) or not 250 <= cfg.rate_hz <= 4000 \
+                or not 0.01 <= speed <= 1000:
+            raise SourceSpecError("simulated source: snr normal|low, bits 10|12, rate 250-4000, speed 0.01-1000")
+        if cfg.adc_bits == 10:
+            cfg = SimConfig(cfg.seed, cfg.rate_hz, 10, 5.0, cfg.mains_hz, cfg.snr)  # an Uno at 5 V
+        spec = "simulated" + (f":{rest}" if rest else "")
+        return cls(SimulatedDevice(cfg, device_id=device_id), speed, spec)
+
+    async def open(self) -> None:
+        self._last = time.monotonic()
+
+    async def read(self) -> bytes:
+        if self._last is None:
+            raise TransportError("simulated sensor is not open")
+        await asyncio.sleep(TICK_S)
+        now = time.monotonic()
+        # Cap the catch-up so a paused loop (debugger, suspend) is not a flood.
+        elapsed = min(now - self._last, 1.0)
+        self._last = now
+        return self.device.advance(elapsed * self.speed)
+
+    async def write(self, data: bytes) -> None:
+        self.device.receive(data)
+
+    async def close(self) -> None:
+        self._last = None
