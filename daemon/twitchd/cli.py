@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -29,10 +30,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"twitchd {__version__}: sources {', '.join(settings.sources)}", flush=True)
     if not settings.loopback:
         print(f"listening on {settings.host}: reachable from the network, token required", flush=True)
-    print(f"dashboard: {settings.url}", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
                                            log_level="warning", ws_ping_interval=10))
-    server.run()
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if server.started:  # only now is the URL true: the socket is listening
+            print(f"dashboard: {settings.url}", flush=True)
+        await task
+
+    asyncio.run(serve())
     return 0 if server.started else 1
 
 

@@ -51,9 +51,10 @@ class Detector:
             extra = {"peak_force_n": float(row[kernel.E_X1]), "ltr_count": float(row[kernel.E_X2])}
         elif kind == "artifact":
             extra = {"force_slope_n_per_s": float(row[kernel.E_X2])}
+        peak = float(row[kernel.E_PEAK])
         return Event(
-            kind=kind, onset_s=row[kernel.E_ONSET] / r, end_s=row[kernel.E_END] / r,
-            decided_s=(row[kernel.E_DECIDED] + 1) / r, peak_emg_v=float(row[kernel.E_PEAK]),
+            kind=kind, onset_s=float(row[kernel.E_ONSET] / r), end_s=float(row[kernel.E_END] / r),
+            decided_s=float((row[kernel.E_DECIDED] + 1) / r), peak_emg_v=peak if np.isfinite(peak) else None,
             force_n=float(row[kernel.E_FORCE]), confidence=float(row[kernel.E_CONF]), extra=extra,
         )
 

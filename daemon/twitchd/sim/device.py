@@ -7,7 +7,6 @@ it faster than real time, and so that a transport decides the pacing.
 from __future__ import annotations
 
 import dataclasses
-import math
 import struct
 
 import numpy as np
@@ -24,10 +23,10 @@ FIRMWARE_VERSION = "1.0.0"
 BOARD = "twitchd-sim"
 #: Rates the simulated board accepts (the ESP32 firmware's range).
 MIN_RATE_HZ, MAX_RATE_HZ = 250, 4000
-STATUS_PERIOD_S = 1.0
+STATUS_PERIOD_US = 1_000_000
 
 
-def test_signal(first_index: int, n: int, rate_hz: int, full_scale: int) -> npt.NDArray[np.uint16]:
+def pattern_samples(first_index: int, n: int, rate_hz: int, full_scale: int) -> npt.NDArray[np.uint16]:
     """The built-in test signal of protocol v1 (docs/protocol.md), bit for bit.
 
     raw: 100 Hz square wave, mid-scale +- full/8; env: 1 Hz sawtooth over the full
@@ -59,9 +58,11 @@ class SimulatedDevice:
         self.overflows = 0
         self._seq = 0
         self._sample_index = 0
-        self._time_s = 0.0
-        self._due = 0.0
-        self._next_status = STATUS_PERIOD_S
+        # Device time in whole microseconds, so that hours of ticks add up exactly.
+        self._time_us = 0
+        self._made = 0  # samples taken since the rate was last set
+        self._made_from_us = 0
+        self._next_status_us = STATUS_PERIOD_US
         self._pending: list[npt.NDArray[np.uint16]] = []
         self._out = bytearray()
         self._commands = StreamDecoder()
@@ -81,7 +82,7 @@ class SimulatedDevice:
         self._seq = (self._seq + 1) & 0xFFFF
 
     def _device_us(self) -> int:
-        return int(self._time_s * (1.0 + self.drift) * 1e6) & 0xFFFFFFFF
+        return int(self._time_us * (1.0 + self.drift)) & 0xFFFFFFFF
 
     def receive(self, data: bytes) -> None:
         """Bytes from the host: commands are answered at the next ``advance``."""
@@ -131,6 +132,7 @@ class SimulatedDevice:
         self.config = dataclasses.replace(self.config, rate_hz=rate)
         self.session = SessionSimulator(self.config)
         self._pending.clear()
+        self._made, self._made_from_us = 0, self._time_us
         return AckCode.OK
 
     def _status(self) -> Status:
@@ -138,15 +140,13 @@ class SimulatedDevice:
 
     def advance(self, seconds: float) -> bytes:
         """Let ``seconds`` of device time pass; returns the bytes sent meanwhile."""
-        self._time_s += seconds
-        if self.streaming:
-            self._due += seconds * self.rate_hz
-            n = int(math.floor(self._due))
-            self._due -= n
-            if n:
-                self._sample(n)
-        while self._time_s >= self._next_status:
-            self._next_status += STATUS_PERIOD_S
+        self._time_us += round(seconds * 1e6)
+        due = (self._time_us - self._made_from_us) * self.rate_hz // 1_000_000
+        if self.streaming and due > self._made:
+            self._sample(due - self._made)
+        self._made = due  # a stopped board skips the samples it did not take
+        while self._time_us >= self._next_status_us:
+            self._next_status_us += STATUS_PERIOD_US
             self._send(self._status())
         out, self._out = bytes(self._out), bytearray()
         return out
@@ -155,7 +155,7 @@ class SimulatedDevice:
         fs = self.config.full_scale
         counts = self.session.read(n)
         if self.test_signal:
-            counts = test_signal(self._sample_index + sum(len(p) for p in self._pending), n, self.rate_hz, fs)
+            counts = pattern_samples(self._sample_index + sum(len(p) for p in self._pending), n, self.rate_hz, fs)
         self._pending.append(counts)
         block = np.concatenate(self._pending)
         spf = self.samples_per_frame

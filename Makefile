@@ -1,0 +1,24 @@
+# Two commands do everything on a fresh machine:
+#   make run   - set up .venv and start the daemon on the simulated sensor
+#   make test  - set up what the tests need and run every test
+.PHONY: run test test-fast bench clean
+
+run:
+	@scripts/python-env.sh
+	.venv/bin/twitchd run $(ARGS)
+
+test:
+	@scripts/python-env.sh test
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# Everything but the slow end-to-end runs, for the edit-test loop.
+test-fast:
+	@scripts/python-env.sh test
+	.venv/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+bench:
+	@scripts/python-env.sh test
+	.venv/bin/python benchmarks/detector_speed.py
+
+clean:
+	rm -rf .venv build dist .pytest_cache .hypothesis

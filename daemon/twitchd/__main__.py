@@ -1,0 +1,7 @@
+"""``python -m twitchd`` is the ``twitchd`` command."""
+
+import sys
+
+from twitchd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,31 @@
+"""Matching detected events to the simulator's truth."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class Timed(Protocol):
+    kind: str
+    onset_s: float
+    end_s: float
+
+
+def match(truth: Sequence[Timed], found: Sequence[Timed], kind: str, tolerance_s: float = 0.1) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) for one kind, onset within tolerance."""
+    wanted = [t for t in truth if t.kind == kind]
+    got = [f for f in found if f.kind == kind]
+    used: set[int] = set()
+    tp = 0
+    for t in wanted:
+        for i, f in enumerate(got):
+            if i not in used and abs(f.onset_s - t.onset_s) <= tolerance_s:
+                used.add(i)
+                tp += 1
+                break
+    return tp, len(got) - tp, len(wanted) - tp
+
+
+def f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / max(1, 2 * tp + fp + fn)

@@ -1,0 +1,88 @@
+"""The detector, told as a practitioner's session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.signal.scoring import f1, match
+from twitchd.errors import ConfigError
+from twitchd.signal.detector import Detector, detect_offline
+from twitchd.signal.params import DetectorParams
+from twitchd.sim import sensors
+from twitchd.sim.session import SessionSimulator, SimConfig
+
+RATE = 2000
+
+
+def simulated(seed: int, seconds: float, **cfg: object) -> tuple[np.ndarray, np.ndarray, SessionSimulator]:
+    sim = SessionSimulator(SimConfig(seed=seed, **cfg))  # type: ignore[arg-type]
+    counts = sim.read(int(seconds * sim.config.rate_hz))
+    lsb = sim.config.supply_v / sim.config.full_scale
+    emg = counts[:, 0] * lsb
+    force = sensors.fsr_newtons(counts[:, 2] * lsb, sim.config.supply_v)
+    return emg, force, sim
+
+
+@pytest.mark.parametrize("seed", [101, 202, 303])
+def test_presses_on_unseen_sessions_flag_their_ltrs(seed: int) -> None:
+    emg, force, sim = simulated(seed, 180.0)
+    events = detect_offline(emg, force, RATE)
+    truth = sim.truth_until(179.0)
+    tp, fp, fn = match(truth, events, "ltr")
+    assert tp >= 10
+    assert f1(tp, fp, fn) >= 0.9, (tp, fp, fn)
+
+
+def test_a_twitch_without_pressure_is_not_an_ltr() -> None:
+    rng = np.random.default_rng(0)
+    emg = 1.65 + rng.normal(0, 0.0005, 4 * RATE)
+    t = np.arange(40) / RATE
+    emg[2 * RATE:2 * RATE + 40] += 0.02 * np.sin(2 * np.pi * 150 * t) * np.hanning(40)
+    kinds = [e.kind for e in detect_offline(emg, np.zeros_like(emg), RATE)]
+    assert kinds == ["twitch"]
+
+
+def test_the_same_burst_under_a_20_newton_press_is_an_ltr_and_the_press_counts_it() -> None:
+    rng = np.random.default_rng(0)
+    emg = 1.65 + rng.normal(0, 0.0005, 6 * RATE)
+    t = np.arange(200) / RATE
+    emg[3 * RATE:3 * RATE + 200] += 0.02 * np.sin(2 * np.pi * 150 * t) * np.hanning(200)
+    force = np.zeros_like(emg)
+    force[1 * RATE:5 * RATE] = 20.0
+    events = detect_offline(emg, force, RATE)
+    assert [e.kind for e in events] == ["ltr", "press"]
+    assert events[1].extra["ltr_count"] == 1 and events[1].extra["peak_force_n"] == pytest.approx(20.0, abs=0.1)
+
+
+def test_a_three_second_burst_is_a_contraction_not_a_twitch() -> None:
+    rng = np.random.default_rng(1)
+    emg = 1.65 + rng.normal(0, 0.0005, 6 * RATE)
+    emg[RATE:4 * RATE] += rng.normal(0, 0.02, 3 * RATE)
+    assert [e.kind for e in detect_offline(emg, np.zeros_like(emg), RATE)] == ["contraction"]
+
+
+def test_results_do_not_depend_on_block_size() -> None:
+    emg, force, _ = simulated(7, 20.0)
+    whole = detect_offline(emg, force, RATE, block=len(emg))
+    det, one_by_one = Detector(RATE), []
+    for i in range(len(emg)):
+        found, _ = det.process(emg[i:i + 1], force[i:i + 1])
+        one_by_one += found
+    odd = detect_offline(emg, force, RATE, block=777)
+    assert whole == one_by_one == odd
+    assert any(e.kind == "ltr" for e in whole)
+
+
+def test_decisions_come_soon_after_the_burst_ends() -> None:
+    emg, force, _ = simulated(8, 60.0)
+    ltrs = [e for e in detect_offline(emg, force, RATE) if e.kind == "ltr"]
+    assert ltrs and all(0 < e.decided_s - e.end_s <= 0.1 for e in ltrs)
+
+
+def test_parameters_are_validated_with_a_clear_message() -> None:
+    with pytest.raises(ConfigError, match="onset_ratio"):
+        DetectorParams(onset_ratio=0.5)
+    with pytest.raises(ConfigError, match="unknown"):
+        DetectorParams().updated(nonsense=1.0)
+    assert all(p["reason"] for p in DetectorParams.describe())

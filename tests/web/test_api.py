@@ -1,0 +1,60 @@
+"""The API as the dashboard uses it, in-process."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from twitchd.api import create_app
+from twitchd.settings import Settings, resolve
+
+
+def client(**kw: object) -> TestClient:
+    settings = Settings(sources=("simulated:speed=20,seed=3",), **kw)  # type: ignore[arg-type]
+    return TestClient(create_app(settings))
+
+
+def test_the_live_socket_says_hello_then_streams_traces_and_an_ltr() -> None:
+    with client() as c, c.websocket_connect("/ws/live") as ws:
+        hello = ws.receive_json()
+        assert hello["kind"] == "hello" and hello["devices"][0]["id"] == "sim-1"
+        seen: dict[str, dict[str, object]] = {}
+        for _ in range(3000):
+            msg = ws.receive_json()
+            seen.setdefault(msg["kind"], msg)
+            if "ltr" in seen and "trace" in seen:
+                break
+        ltr, trace = seen["ltr"], seen["trace"]
+        assert ltr["force_n"] > 2.0 and ltr["decided_s"] > ltr["onset_s"] and ltr["id"] >= 1
+        assert len(trace["emg_min_v"]) == len(trace["force_n"]) > 0  # type: ignore[arg-type]
+        events = c.get("/api/events", params={"since": 0}).json()
+        assert any(e["kind"] == "ltr" for e in events["events"])
+        later = c.get("/api/events", params={"since": events["last_id"]}).json()
+        assert all(e["id"] > events["last_id"] for e in later["events"])
+
+
+def test_health_devices_and_the_dashboard_page() -> None:
+    with client() as c:
+        assert c.get("/api/health").json()["status"] == "ok"
+        assert c.get("/api/devices").json()[0]["source"].startswith("simulated")
+        page = c.get("/")
+        assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+@pytest.mark.parametrize("query", ["since=-1", "since=abc", "limit=0", "limit=999999", "kind=bogus"])
+def test_bad_queries_are_refused_not_crashed_on(query: str) -> None:
+    with client() as c:
+        assert c.get(f"/api/events?{query}").status_code == 422
+
+
+def test_an_address_beyond_loopback_gets_a_token_and_demands_it() -> None:
+    settings = resolve("0.0.0.0", 0, ["simulated"], None)
+    assert settings.token and len(settings.token) >= 20
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/api/health").status_code == 401
+        assert c.get("/api/health", params={"token": settings.token}).status_code == 200
+        assert c.get("/api/health", headers={"Authorization": f"Bearer {settings.token}"}).status_code == 200
+
+
+def test_loopback_needs_no_token() -> None:
+    assert resolve(None, None, None, None).token is None
