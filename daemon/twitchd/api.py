@@ -78,7 +78,9 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def check_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if not authorised(request.query_params.get("token"), request.headers.get("authorization")):
+        # The dashboard's own files are not secret, and a browser does not pass
+        # the page's ?token= on to module imports; the data is what is guarded.
+        if request.url.path.startswith("/api/") and not authorised(request.query_params.get("token"), request.headers.get("authorization")):
             return JSONResponse({"detail": "a valid token is required (see the daemon's start-up message)"}, 401)
         return await call_next(request)
 

@@ -129,12 +129,15 @@ class DevicePipeline:
                 self._set_state("stalled", f"no data for {now - last_bytes:.1f} s")
             if now - self._last_status >= STATUS_PERIOD_S:
                 self._last_status = now
-                self.hub.publish_display({"kind": "status", **self.info.to_json()})
+                self.hub.publish_display(self.status_message())
+
+    def status_message(self) -> dict[str, Any]:
+        return {"kind": "status", "device": self.name, **self.info.to_json()}
 
     def _set_state(self, state: str, error: str) -> None:
         if state != self.info.state or error != self.info.last_error:
             self.info.state, self.info.last_error = state, error
-            self.hub.publish_display({"kind": "status", **self.info.to_json()})
+            self.hub.publish_display(self.status_message())
 
     # -- the data path (synchronous: it never waits for anyone) -------------
     def feed(self, data: bytes) -> None:

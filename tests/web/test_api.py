@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from twitchd.api import create_app
 from twitchd.settings import Settings, resolve
@@ -54,6 +55,11 @@ def test_an_address_beyond_loopback_gets_a_token_and_demands_it() -> None:
         assert c.get("/api/health").status_code == 401
         assert c.get("/api/health", params={"token": settings.token}).status_code == 200
         assert c.get("/api/health", headers={"Authorization": f"Bearer {settings.token}"}).status_code == 200
+        assert c.get("/app.js").status_code == 200  # the page's own files load without it
+        with pytest.raises(WebSocketDisconnect), c.websocket_connect("/ws/live") as ws:
+            ws.receive_json()
+        with c.websocket_connect(f"/ws/live?token={settings.token}") as ws:
+            assert ws.receive_json()["kind"] == "hello"
 
 
 def test_loopback_needs_no_token() -> None:

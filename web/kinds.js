@@ -1,0 +1,14 @@
+// One place for how each event kind looks, so flags on the traces and rows in
+// the list agree. Every kind has a text label and letter: colour is never the only cue.
+// Colours are from the Okabe–Ito palette, distinguishable with colour-vision deficiency.
+
+export const KINDS = {
+  ltr:         { label: "LTR",         letter: "LTR", color: "#c2410c", strong: true },
+  twitch:      { label: "twitch",      letter: "T",   color: "#0f5fa8" },
+  contraction: { label: "contraction", letter: "C",   color: "#5b4a9e" },
+  artifact:    { label: "artifact",    letter: "A",   color: "#6b7280" },
+  press:       { label: "press",       letter: "P",   color: "#0f766e" },
+  gap:         { label: "gap",         letter: "gap", color: "#6b7280" },
+};
+
+export const isKnownEvent = (kind) => Object.hasOwn(KINDS, kind);

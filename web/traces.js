@@ -1,0 +1,247 @@
+// Scrolling EMG + force traces on one canvas with one shared time axis, so an
+// LTR flag lines up with both the EMG burst and the force at that instant.
+
+import { KINDS } from "./kinds.js";
+
+const WINDOW_S = 10;
+const INK = "#1f2933", MUTED = "#6b7785", GRID = "#e3e8ee", PANEL = "#ffffff";
+const EMG_COLOR = "#1e3a5f", FORCE_COLOR = "#0f766e";
+const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+
+// "Nice" axis ranges (1-2-5 steps) keep the scale from flickering every frame.
+function niceCeil(x) {
+  const p = Math.pow(10, Math.floor(Math.log10(x)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
+
+export class Traces {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.cssW = 0; this.cssH = 0; this.dpr = 1;
+    this.emgRange = 0.001; // V, half-height of the EMG panel
+    new ResizeObserver(() => this.resize()).observe(canvas);
+    this.resize();
+  }
+
+  resize() {
+    const r = this.canvas.getBoundingClientRect();
+    this.dpr = window.devicePixelRatio || 1;
+    this.cssW = Math.max(1, r.width); this.cssH = Math.max(1, r.height);
+    this.canvas.width = Math.round(this.cssW * this.dpr);
+    this.canvas.height = Math.round(this.cssH * this.dpr);
+    this.sized = true; // caller redraws
+  }
+
+  /**
+   * view: {buf, tEnd, events, threshold, live, note}
+   *  buf: TraceBuffer or null; tEnd: device time at the right edge;
+   *  events: this device's recent events; live: false draws the "not live" veil.
+   */
+  draw(view) {
+    this.sized = false;
+    const { ctx, dpr, cssW: W, cssH: H } = this;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, W, H);
+    const L = 64, R = 12, TOP = 26, BOT = 26, GAP = 22;
+    const plotW = W - L - R;
+    const avail = H - TOP - BOT - GAP;
+    const emg = { x: L, y: TOP, w: plotW, h: Math.round(avail * 0.58) };
+    const frc = { x: L, y: emg.y + emg.h + GAP, w: plotW, h: avail - emg.h };
+    const tEnd = Number.isFinite(view.tEnd) ? view.tEnd : WINDOW_S;
+    const tStart = tEnd - WINDOW_S;
+    const xOf = (t) => L + ((t - tStart) / WINDOW_S) * plotW;
+
+    for (const p of [emg, frc]) { ctx.fillStyle = PANEL; ctx.fillRect(p.x, p.y, p.w, p.h); }
+
+    // Scales from the visible data only.
+    let emgAbs = 0, fMax = 0;
+    const buf = view.buf;
+    if (buf) buf.each(tStart, tEnd, (t, lo, hi, f) => {
+      if (!Number.isNaN(lo)) emgAbs = Math.max(emgAbs, -lo, hi);
+      if (!Number.isNaN(f)) fMax = Math.max(fMax, f);
+    });
+    // Grow at once, shrink only when the signal is well inside, so the scale rarely jumps.
+    const want = niceCeil(Math.max(emgAbs * 1.1, 0.0005));
+    if (want > this.emgRange || want < this.emgRange / 4) this.emgRange = want;
+    const eR = this.emgRange;
+    // Force: whole ticks of a 1-2-5 step, so 10.1 N gives a 15 N axis rather than 20.
+    const fWant = Math.max(fMax * 1.1, (view.threshold ?? 0) * 2, 5);
+    const fStep = niceCeil(fWant / 4);
+    const fTop = fStep * Math.ceil(fWant / fStep);
+    const yE = (v) => emg.y + emg.h / 2 - (v / eR) * (emg.h / 2);
+    const yF = (f) => frc.y + frc.h - (f / fTop) * frc.h;
+
+    this.grid(ctx, emg, frc, tStart, tEnd, xOf, eR, fTop, fStep, yE, yF);
+
+    ctx.save();
+    ctx.beginPath(); ctx.rect(L, 0, plotW, H); ctx.clip();
+    this.shadeEvents(ctx, view.events, xOf, emg, frc, tStart, tEnd, yF);
+    if (buf) this.plot(ctx, buf, tStart, tEnd, plotW, L, emg, frc, yE, yF);
+    if (view.threshold != null) {
+      ctx.setLineDash([6, 5]); ctx.strokeStyle = FORCE_COLOR; ctx.lineWidth = 1.5;
+      const y = Math.round(yF(view.threshold)) + 0.5;
+      ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(L + plotW, y); ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = FORCE_COLOR; ctx.font = `12px ${FONT}`; ctx.textAlign = "right"; ctx.textBaseline = "bottom";
+      ctx.fillText(`press ≥ ${view.threshold} N`, L + plotW - 6, y - 3);
+    }
+    this.flags(ctx, view.events, xOf, emg, frc, tStart, tEnd);
+    ctx.restore();
+
+    // Panel titles.
+    // Panel titles run up the y axis, out of the way of flags.
+    ctx.fillStyle = INK; ctx.font = `600 13px ${FONT}`; ctx.textAlign = "center"; ctx.textBaseline = "top";
+    for (const [p, title] of [[emg, "EMG (mV)"], [frc, "Force (N)"]]) {
+      ctx.save(); ctx.translate(4, p.y + p.h / 2); ctx.rotate(-Math.PI / 2);
+      ctx.fillText(title, 0, 0); ctx.restore();
+    }
+
+    if (!view.live) {
+      // Never let old data look current: veil it and say why.
+      ctx.fillStyle = "rgba(240,242,245,0.78)"; ctx.fillRect(L, TOP, plotW, H - TOP - BOT);
+      ctx.fillStyle = INK; ctx.font = `600 22px ${FONT}`; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+      ctx.fillText(view.note || "Not live", L + plotW / 2, TOP + (H - TOP - BOT) / 2);
+    }
+  }
+
+  grid(ctx, emg, frc, tStart, tEnd, xOf, eR, fTop, fStep, yE, yF) {
+    ctx.lineWidth = 1; ctx.strokeStyle = GRID;
+    ctx.font = `12px ${FONT}`; ctx.fillStyle = MUTED;
+    // Time: a line per second, labelled with device time.
+    ctx.textAlign = "center"; ctx.textBaseline = "top";
+    for (let s = Math.ceil(tStart); s <= tEnd; s++) {
+      const x = Math.round(xOf(s)) + 0.5;
+      ctx.beginPath(); ctx.moveTo(x, emg.y); ctx.lineTo(x, emg.y + emg.h);
+      ctx.moveTo(x, frc.y); ctx.lineTo(x, frc.y + frc.h); ctx.stroke();
+      if (s >= 0) ctx.fillText(`${s} s`, x, frc.y + frc.h + 6);
+    }
+    // EMG: zero line and ±range, in mV.
+    ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    const mv = (v) => { const m = v * 1000; return m === 0 ? "0" : String(+m.toPrecision(3)); };
+    for (const v of [eR, eR / 2, 0, -eR / 2, -eR]) {
+      const y = Math.round(yE(v)) + 0.5;
+      ctx.beginPath(); ctx.moveTo(emg.x, y); ctx.lineTo(emg.x + emg.w, y); ctx.stroke();
+      ctx.fillText(mv(v), emg.x - 8, y);
+    }
+    for (let f = 0; f <= fTop + 1e-9; f += fStep) {
+      const y = Math.round(yF(f)) + 0.5;
+      ctx.beginPath(); ctx.moveTo(frc.x, y); ctx.lineTo(frc.x + frc.w, y); ctx.stroke();
+      ctx.fillText(String(+f.toFixed(1)), frc.x - 8, y);
+    }
+  }
+
+  plot(ctx, buf, tStart, tEnd, plotW, L, emg, frc, yE, yF) {
+    // One column per device pixel: min/max envelope so a 5 ms twitch still shows.
+    const cols = Math.max(1, Math.round(plotW * this.dpr));
+    const px = 1 / this.dpr;
+    const colOf = (t) => Math.floor(((t - tStart) / WINDOW_S) * cols);
+    const maxGap = buf.dt * 2.5; // farther apart than this = missing data: break the line
+    ctx.fillStyle = EMG_COLOR;
+    ctx.beginPath();
+    let col = -1, lo = Infinity, hi = -Infinity, prevLo = NaN, prevHi = NaN, prevT = -Infinity;
+    const flushEmg = (gapBefore) => {
+      if (col < 0 || lo > hi) return;
+      // Overlap the previous column so a fast swing draws as a connected stroke.
+      let a = lo, b = hi;
+      if (!gapBefore && !Number.isNaN(prevLo)) { a = Math.min(a, prevHi); b = Math.max(b, prevLo); }
+      const y1 = yE(b), y2 = yE(a);
+      ctx.rect(L + col * px, y1, px, Math.max(px, y2 - y1));
+      prevLo = lo; prevHi = hi;
+    };
+    let fPath = [], fSegs = [], pendingGap = false;
+    buf.each(tStart - buf.dt, tEnd, (t, mn, mx, f) => {
+      const gap = t - prevT > maxGap;
+      prevT = t;
+      const c = colOf(t);
+      if (c !== col || gap) {
+        flushEmg(pendingGap);
+        pendingGap = gap;
+        if (gap) { prevLo = NaN; prevHi = NaN; }
+        col = c; lo = Infinity; hi = -Infinity;
+      }
+      if (!Number.isNaN(mn)) { lo = Math.min(lo, mn); hi = Math.max(hi, mx); }
+      if (gap || Number.isNaN(f)) { if (fPath.length) fSegs.push(fPath); fPath = []; }
+      if (!Number.isNaN(f)) fPath.push(xOfCol(t), yF(f));
+    });
+    flushEmg(pendingGap);
+    if (fPath.length) fSegs.push(fPath);
+    ctx.fill();
+
+    function xOfCol(t) { return L + ((t - tStart) / WINDOW_S) * plotW; }
+    ctx.strokeStyle = FORCE_COLOR; ctx.lineWidth = 2; ctx.lineJoin = "round";
+    ctx.beginPath();
+    for (const seg of fSegs) {
+      ctx.moveTo(seg[0], seg[1]);
+      for (let i = 2; i < seg.length; i += 2) ctx.lineTo(seg[i], seg[i + 1]);
+    }
+    ctx.stroke();
+  }
+
+  shadeEvents(ctx, events, xOf, emg, frc, tStart, tEnd, yF) {
+    for (const e of events) {
+      if (e.onset_s == null) continue;
+      const end = e.end_s ?? e.onset_s;
+      if (end < tStart || e.onset_s > tEnd) continue;
+      const x1 = xOf(e.onset_s), x2 = Math.max(xOf(end), x1 + 1);
+      if (e.kind === "gap") {
+        // Missing samples: hatched across both panels.
+        ctx.fillStyle = "rgba(107,114,128,0.18)";
+        for (const p of [emg, frc]) ctx.fillRect(x1, p.y, x2 - x1, p.h);
+        ctx.fillStyle = MUTED; ctx.font = `600 12px ${FONT}`; ctx.textAlign = "left"; ctx.textBaseline = "top";
+        ctx.fillText("gap", x1 + 3, emg.y + emg.h - 18);
+      } else if (e.kind === "ltr") {
+        ctx.fillStyle = "rgba(194,65,12,0.12)";
+        ctx.fillRect(x1, emg.y, x2 - x1, emg.h);
+      } else if (e.kind === "press") {
+        // Bracket under the force trace with the daemon's LTR count for that press.
+        const y = frc.y + frc.h - 10;
+        ctx.strokeStyle = KINDS.press.color; ctx.lineWidth = 2;
+        ctx.beginPath(); ctx.moveTo(x1, y - 5); ctx.lineTo(x1, y); ctx.lineTo(x2, y); ctx.lineTo(x2, y - 5); ctx.stroke();
+        const n = e.ltr_count;
+        const txt = `press${n != null ? ` · ${n} LTR` : ""}`;
+        ctx.font = `600 12px ${FONT}`; ctx.textAlign = "center"; ctx.textBaseline = "bottom";
+        const tw = ctx.measureText(txt).width + 8, cx = (x1 + x2) / 2;
+        ctx.fillStyle = PANEL; ctx.fillRect(cx - tw / 2, y - 19, tw, 16);
+        ctx.fillStyle = KINDS.press.color; ctx.fillText(txt, cx, y - 4);
+      }
+    }
+  }
+
+  flags(ctx, events, xOf, emg, frc, tStart, tEnd) {
+    // Minor kinds first so LTR flags are drawn on top.
+    const order = { ltr: 2 };
+    const list = events.filter((e) => e.onset_s != null && e.onset_s >= tStart - 1 && e.onset_s <= tEnd
+      && e.kind !== "gap" && e.kind !== "press" && KINDS[e.kind])
+      .sort((a, b) => (order[a.kind] || 1) - (order[b.kind] || 1) || a.onset_s - b.onset_s);
+    const rowRight = [-Infinity, -Infinity]; // LTR tags stack in two rows when close together
+    for (const e of list) {
+      const k = KINDS[e.kind];
+      const x = Math.round(xOf(e.onset_s)) + 0.5;
+      ctx.strokeStyle = k.color;
+      if (k.strong) {
+        ctx.lineWidth = 2; ctx.setLineDash([]);
+        ctx.beginPath(); ctx.moveTo(x, emg.y - 4); ctx.lineTo(x, frc.y + frc.h); ctx.stroke();
+        ctx.font = `700 13px ${FONT}`;
+        const tw = ctx.measureText(k.letter).width + 10;
+        const row = x - 1 > rowRight[0] + 2 ? 0 : 1;
+        rowRight[row] = x - 1 + tw;
+        const ty = emg.y - 22 + row * 20;
+        ctx.fillStyle = k.color; ctx.fillRect(x - 1, ty, tw, 18);
+        ctx.fillStyle = "#fff"; ctx.textAlign = "left"; ctx.textBaseline = "middle";
+        ctx.fillText(k.letter, x + 4, ty + 9);
+      } else {
+        ctx.lineWidth = 1; ctx.setLineDash([3, 3]);
+        ctx.beginPath(); ctx.moveTo(x, emg.y + 22); ctx.lineTo(x, emg.y + emg.h); ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.font = `600 12px ${FONT}`;
+        const tw = ctx.measureText(k.letter).width + 8;
+        ctx.fillStyle = PANEL; ctx.fillRect(x - tw / 2, emg.y + 6, tw, 16);
+        ctx.strokeRect(x - tw / 2 + 0.5, emg.y + 6.5, tw - 1, 15);
+        ctx.fillStyle = k.color; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+        ctx.fillText(k.letter, x, emg.y + 14);
+      }
+    }
+  }
+}
