@@ -36,8 +36,10 @@ fi
 stamp="$venv/.installed-$(cat pyproject.toml <(echo "$extras") | sha1sum | cut -c1-12)"
 if [[ ! -f $stamp ]]; then
   echo "== installing twitchd${extras:+ with [$extras]} into $venv" >&2
-  "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -e ".${extras:+[$extras]}"
+  # (this machine's pip config names local mirrors that may be absent: hide that noise)
+  quiet() { "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
+  quiet "$venv/bin/python" -m pip install -q --upgrade pip
+  quiet "$venv/bin/python" -m pip install -q -e ".${extras:+[$extras]}"
   rm -f "$venv"/.installed-*
   touch "$stamp"
 fi

@@ -169,7 +169,7 @@ class DevicePipeline:
             self._next_index = None
             self._gap_at, self._gap_lost = [], []
             self._display, self._display_t0 = [], None
-        log.info("%s: %s %s (%s) at %d Hz", self.name, hello.board, hello.firmware, hello.device_id, hello.rate_hz)
+        log.log(logging.DEBUG if same else logging.INFO, "%s: %s %s (%s) at %d Hz", self.name, hello.board, hello.firmware, hello.device_id, hello.rate_hz)
 
     def _on_data(self, frame: Data) -> None:
         det, cmap = self._detector, self._map
