@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from twitchd.events import Event
 from twitchd.hub import Hub
 from twitchd.protocol import Command, Data, Hello, Opcode, SequenceGap, Status, StreamDecoder, encode_frame
 from twitchd.signal.calibration import ChannelMap
-from twitchd.signal.detector import Detector
+from twitchd.signal.detector import PROVISIONAL, Detector
 from twitchd.signal.params import DetectorParams
 from twitchd.transports.base import Transport
 
@@ -188,8 +189,20 @@ class DevicePipeline:
         emg, force = cmap.emg_volts(frame.samples), cmap.force_newtons(frame.samples)
         events, filtered = det.process(emg, force)
         for event in events:
-            self.hub.publish_event(self._to_stream_time(event), self.name)
+            if event.kind == PROVISIONAL:
+                self._flag_onset(self._to_stream_time(event))
+            else:
+                self.hub.publish_event(self._to_stream_time(event), self.name)
         self._add_display(filtered, force)
+
+    def _flag_onset(self, event: Event) -> None:
+        """A provisional flag, so the screen (and the ear) react while the burst is
+        still going; the numbered, final event follows when it ends."""
+        self.hub.publish_display({
+            "kind": PROVISIONAL, "device": self.name, "onset_s": round(event.onset_s, 4),
+            "decided_s": round(event.decided_s, 4), "force_n": round(event.force_n or 0.0, 3),
+            "likely": "ltr" if event.extra.get("likely_ltr") else "twitch",
+        })
 
     def _record_gap(self, lost: int, at: int) -> None:
         rate = self.info.rate_hz
@@ -209,6 +222,8 @@ class DevicePipeline:
         rate = self.info.rate_hz
 
         def shift(t: float) -> float:
+            if not math.isfinite(t):
+                return t
             k = bisect.bisect_right(self._gap_at, round(t * rate)) - 1
             return t + (self._gap_lost[k] / rate if k >= 0 else 0.0)
 

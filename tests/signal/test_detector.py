@@ -68,7 +68,7 @@ def test_results_do_not_depend_on_block_size() -> None:
     det, one_by_one = Detector(RATE), []
     for i in range(len(emg)):
         found, _ = det.process(emg[i:i + 1], force[i:i + 1])
-        one_by_one += found
+        one_by_one += [e for e in found if e.kind != "onset"]
     odd = detect_offline(emg, force, RATE, block=777)
     assert whole == one_by_one == odd
     assert any(e.kind == "ltr" for e in whole)
@@ -86,3 +86,16 @@ def test_parameters_are_validated_with_a_clear_message() -> None:
     with pytest.raises(ConfigError, match="unknown"):
         DetectorParams().updated(nonsense=1.0)
     assert all(p["reason"] for p in DetectorParams.describe())
+
+
+def test_a_provisional_flag_comes_within_50_ms_of_the_true_onset() -> None:
+    emg, force, sim = simulated(9, 120.0)
+    flags = [e for e in detect_offline(emg, force, RATE, provisional=True) if e.kind == "onset"]
+    delays = []
+    for t in sim.truth_until(119.0):
+        if t.kind == "ltr":
+            near = [f for f in flags if -0.02 <= f.onset_s - t.onset_s <= 0.1]
+            assert near, f"no provisional flag for the LTR at {t.onset_s:.2f} s"
+            assert near[0].extra["likely_ltr"] == 1.0
+            delays.append(near[0].decided_s - t.onset_s)
+    assert len(delays) >= 8 and float(np.median(delays)) <= 0.05

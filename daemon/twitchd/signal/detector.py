@@ -13,6 +13,10 @@ from twitchd.events import KINDS, Event
 from twitchd.signal import kernel
 from twitchd.signal.params import DetectorParams, kernel_params
 
+#: Kind of the provisional flag raised at a burst's onset; the final event
+#: (ltr, twitch, contraction or artifact) follows at the burst's end.
+PROVISIONAL = "onset"
+
 
 class Detector:
     """One stream's detector. Feed blocks of any size; events come out in order."""
@@ -44,10 +48,13 @@ class Detector:
         return [self._event(row) for row in out[:count]], filtered
 
     def _event(self, row: npt.NDArray[np.float64]) -> Event:
-        kind = KINDS[int(row[kernel.E_KIND]) - 1]
+        code = int(row[kernel.E_KIND])
+        kind = PROVISIONAL if code == kernel.K_ONSET else KINDS[code - 1]
         r = self.rate_hz
         extra: dict[str, float] = {}
-        if kind == "press":
+        if kind == PROVISIONAL:
+            extra = {"likely_ltr": float(row[kernel.E_X1])}
+        elif kind == "press":
             extra = {"peak_force_n": float(row[kernel.E_X1]), "ltr_count": float(row[kernel.E_X2])}
         elif kind == "artifact":
             extra = {"force_slope_n_per_s": float(row[kernel.E_X2])}
@@ -61,14 +68,14 @@ class Detector:
 
 def detect_offline(
     emg_v: npt.NDArray[np.float64], force_n: npt.NDArray[np.float64], rate_hz: float,
-    params: DetectorParams | None = None, block: int = 65536,
+    params: DetectorParams | None = None, block: int = 65536, provisional: bool = False,
 ) -> list[Event]:
     """The streaming detector over a whole recording, block by block."""
     det = Detector(rate_hz, params)
     events: list[Event] = []
     for start in range(0, len(emg_v), block):
         found, _ = det.process(emg_v[start:start + block], force_n[start:start + block])
-        events.extend(found)
+        events.extend(e for e in found if provisional or e.kind != PROVISIONAL)
     return events
 
 

@@ -32,6 +32,8 @@ from twitchd.signal.params import (
 
 # Event kinds in the output rows (index into twitchd.events.KINDS + 1).
 K_LTR, K_TWITCH, K_CONTRACTION, K_ARTIFACT, K_PRESS = 1, 2, 3, 4, 5
+# A provisional flag at burst onset (not a final kind): X1 = 1 if it looks like an LTR.
+K_ONSET = 7
 # Columns of an output row.
 E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS = range(10)
 
@@ -184,6 +186,9 @@ def detect_block(
                     s[S_ACTIVE] = 1.0
                     s[S_ONSET] = s[S_CAND]
                     s[S_BELOW] = 0.0
+                    # Flag at once; the burst's length and spectrum decide the kind later.
+                    k = _emit(out, k, K_ONSET, s[S_CAND], np.nan, n, max(s[S_PEAK], abs(y)),
+                              s[S_FORCE_ON], 0.5, s[S_ELIGIBLE], 0.0)
             else:
                 s[S_ABOVE] = 0.0
         if s[S_ACTIVE] == 1.0 or s[S_ABOVE] > 0.0:
