@@ -23,7 +23,7 @@ for label, kw in [("2k/12b/50Hz/normal", {}), ("1k/10b/60Hz/normal", dict(rate_h
     for seed in range(500,505):
         cfg=SimConfig(seed=seed, **kw); sim=SessionSimulator(cfg); n=300*cfg.rate_hz
         c=sim.read(n); lsb=cfg.supply_v/cfg.full_scale
-        p = DetectorParams(mains_hz=cfg.mains_hz)
+        p = DetectorParams()
         ev=detect_offline(c[:,0]*lsb, sensors.fsr_newtons(c[:,2]*lsb,cfg.supply_v), cfg.rate_hz, p)
         tr=sim.truth_until(299)
         for k in tot:

@@ -99,3 +99,13 @@ def test_a_provisional_flag_comes_within_50_ms_of_the_true_onset() -> None:
             assert near[0].extra["likely_ltr"] == 1.0
             delays.append(near[0].decided_s - t.onset_s)
     assert len(delays) >= 8 and float(np.median(delays)) <= 0.05
+
+
+@pytest.mark.parametrize("mains", [50.0, 60.0])
+def test_the_detector_finds_the_mains_frequency_by_itself(mains: float) -> None:
+    emg, force, _ = simulated(12, 10.0, mains_hz=mains)
+    det = Detector(RATE)
+    det.process(emg, force)
+    assert det.mains_hz == mains
+    with pytest.raises(ConfigError, match="mains_hz"):
+        DetectorParams(mains_hz=55.0)

@@ -28,6 +28,11 @@ class Detector:
         self._state = kernel.new_state()
 
     @property
+    def mains_hz(self) -> int:
+        """The hum being notched: fixed by the parameters, or detected."""
+        return 60 if self._state[kernel.S_USE60] == 1.0 else 50
+
+    @property
     def samples_seen(self) -> int:
         return int(self._state[kernel.S_N])
 

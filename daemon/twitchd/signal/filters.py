@@ -27,3 +27,11 @@ def notch(f0_hz: float, q: float, rate_hz: float) -> tuple[float, ...]:
     cos = math.cos(w0)
     a0 = 1 + alpha
     return (1 / a0, -2 * cos / a0, 1 / a0, -2 * cos / a0, (1 - alpha) / a0)
+
+
+def bandpass(f0_hz: float, q: float, rate_hz: float) -> tuple[float, ...]:
+    """Second-order band-pass with 0 dB at f0: a resonator that measures one tone."""
+    w0 = 2 * math.pi * f0_hz / rate_hz
+    alpha = math.sin(w0) / (2 * q)
+    a0 = 1 + alpha
+    return (alpha / a0, 0.0, -alpha / a0, -2 * math.cos(w0) / a0, (1 - alpha) / a0)

@@ -4,7 +4,8 @@ Everything it remembers lives in ``state`` (a float64 array), so feeding the
 same signal in blocks of 1 or 100 000 samples gives the same events, and a
 saved state resumes a stream exactly. Stages, per sample:
 
-1. EMG: 20 Hz high-pass, mains notches (f0, 3 f0), Teager-Kaiser energy,
+1. EMG: 20 Hz high-pass, mains notches (f0, 3 f0; 50 or 60 Hz, measured
+   unless set), Teager-Kaiser energy,
    smoothed; an adaptive noise floor that learns only while nothing happens.
 2. Double threshold (onset ratio held for a few ms, offset ratio held for
    ~50 ms) marks bursts; each burst keeps its peak and its energy in and below
@@ -25,7 +26,8 @@ import numpy.typing as npt
 
 from twitchd.signal.params import (
     P_A_DC, P_A_ENERGY, P_A_FALL, P_A_FORCE, P_A_MOTION, P_A_RISE, P_AFTER_PRESS,
-    P_HP_B0, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0, P_OFF_HOLD, P_OFF_RATIO,
+    P_HP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
+    P_OFF_HOLD, P_OFF_RATIO, P_R50_B0, P_R60_B0,
     P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
     P_SNAP_WINDOW, P_WARMUP,
 )
@@ -43,7 +45,8 @@ E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS =
  S_FORCE_ON, S_ELIGIBLE, S_FS, S_INPRESS, S_PRESS_START, S_PRESS_PEAK, S_PRESS_LTRS,
  S_LAST_LIFT, S_LAST_SNAP, S_DC, S_LF1, S_LF2, S_ELF, S_LFFLOOR, S_M_ACTIVE, S_M_ABOVE,
  S_M_BELOW, S_M_CAND, S_M_ONSET, S_M_END_CAND, S_M_PEAK, S_M_SLOPE, S_M_CLAIMED,
- S_FS_PREV, N_STATE) = range(46)
+ S_FS_PREV, S_MA1, S_MA2, S_MB1, S_MB2, S_R50A, S_R50B, S_R60A, S_R60B, S_HUM50, S_HUM60,
+ S_USE60, N_STATE) = range(57)
 
 _NEVER = -1e18
 
@@ -111,9 +114,24 @@ def detect_block(
             s[S_DC] = x
             s[S_HP1] = -p[P_HP_B0] * x
             s[S_HP2] = p[P_HP_B0 + 2] * x
-        y = _biquad(x, p, P_HP_B0, s, S_HP1)
-        y = _biquad(y, p, P_N1_B0, s, S_NA1)
-        y = _biquad(y, p, P_N3_B0, s, S_NB1)
+        hp = _biquad(x, p, P_HP_B0, s, S_HP1)
+        y50 = _biquad(_biquad(hp, p, P_N1_B0, s, S_NA1), p, P_N3_B0, s, S_NB1)
+        y60 = _biquad(_biquad(hp, p, P_M1_B0, s, S_MA1), p, P_M3_B0, s, S_MB1)
+        mode = p[P_MAINS_MODE]
+        if mode == 0.0:
+            # Which hum is there? Compare resonators at 50 and 60 Hz, with a 2x
+            # hysteresis so that EMG bursts (broadband) cannot make it flap.
+            r50 = _biquad(hp, p, P_R50_B0, s, S_R50A)
+            r60 = _biquad(hp, p, P_R60_B0, s, S_R60A)
+            s[S_HUM50] += p[P_A_FALL] * (r50 * r50 - s[S_HUM50])
+            s[S_HUM60] += p[P_A_FALL] * (r60 * r60 - s[S_HUM60])
+            if s[S_USE60] == 0.0 and s[S_HUM60] > 2.0 * s[S_HUM50]:
+                s[S_USE60] = 1.0
+            elif s[S_USE60] == 1.0 and s[S_HUM50] > 2.0 * s[S_HUM60]:
+                s[S_USE60] = 0.0
+        else:
+            s[S_USE60] = 1.0 if mode == 60.0 else 0.0
+        y = y60 if s[S_USE60] == 1.0 else y50
         filtered[i] = y
         psi = abs(s[S_Y1] * s[S_Y1] - y * s[S_Y2])
         s[S_Y2] = s[S_Y1]

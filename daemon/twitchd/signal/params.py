@@ -27,7 +27,7 @@ class DetectorParams:
     """The detector's settings. ``describe()`` lists them with their reasons."""
 
     highpass_hz: float = _p(20.0, "SENIAM and De Luca 2010: a 20 Hz high-pass removes motion and DC while keeping the surface-EMG band", 5.0, 100.0)
-    mains_hz: float = _p(50.0, "Notch at the mains frequency and its 3rd harmonic (the strongest in the simulator and in clinics); 60 in the Americas, 0 to disable", 0.0, 60.0)
+    mains_hz: float = _p(0.0, "Mains hum is notched at its frequency and 3rd harmonic (the strongest in clinics); 0 detects 50 or 60 Hz from the signal itself, so a laptop that travels needs no setting; 50 or 60 fixes it", 0.0, 60.0)
     notch_q: float = _p(8.0, "Notch 6 Hz wide at 50 Hz: tolerates mains drift of +-1 Hz and removes little EMG", 2.0, 50.0)
     energy_tau_s: float = _p(0.008, "Smoothing of the Teager-Kaiser energy; 8 ms keeps one 2-15 ms motor-unit potential as one bump (Li & Aruin 2007 use TKEO before a threshold)", 0.001, 0.1)
     onset_ratio: float = _p(7.0, "Energy above 7x the noise floor starts a burst; chosen on simulated sessions so that noise alone crosses about once per ten minutes", 2.0, 100.0)
@@ -55,6 +55,8 @@ class DetectorParams:
                 raise ConfigError(f"detector parameter {f.name} must be a number, got {value!r}")
             if not f.metadata["min"] <= value <= f.metadata["max"]:
                 raise ConfigError(f"detector parameter {f.name}={value} is outside {f.metadata['min']}..{f.metadata['max']}")
+        if self.mains_hz not in (0.0, 50.0, 60.0):
+            raise ConfigError(f"mains_hz must be 0 (detect), 50 or 60, got {self.mains_hz}")
         if self.press_off_n > self.press_on_n:
             raise ConfigError("press_off_n must not exceed press_on_n")
         if self.offset_ratio > self.onset_ratio:
@@ -82,7 +84,15 @@ class DetectorParams:
  P_A_ENERGY, P_ON_RATIO, P_OFF_RATIO, P_ON_HOLD, P_OFF_HOLD,
  P_A_RISE, P_A_FALL, P_WARMUP, P_SHORT_MAX, P_PRESS_ON, P_PRESS_OFF,
  P_A_FORCE, P_SNAP_SLOPE, P_SNAP_WINDOW, P_AFTER_PRESS, P_A_MOTION,
- P_MOTION_RATIO, P_MOTION_ON, P_RATE, P_A_DC, N_PARAMS) = range(36)
+ P_MOTION_RATIO, P_MOTION_ON, P_RATE, P_A_DC,
+ P_M1_B0, P_M1_B1, P_M1_B2, P_M1_A1, P_M1_A2,
+ P_M3_B0, P_M3_B1, P_M3_B2, P_M3_A1, P_M3_A2,
+ P_R50_B0, P_R50_B1, P_R50_B2, P_R50_A1, P_R50_A2,
+ P_R60_B0, P_R60_B1, P_R60_B2, P_R60_A1, P_R60_A2,
+ P_MAINS_MODE, N_PARAMS) = range(57)
+
+#: Q of the resonators that measure hum at 50 and at 60 Hz (2.5 Hz wide at 50 Hz).
+HUM_RESONATOR_Q = 20.0
 
 
 def _alpha(tau_s: float, rate_hz: float) -> float:
@@ -95,9 +105,13 @@ def kernel_params(p: DetectorParams, rate_hz: float) -> npt.NDArray[np.float64]:
         raise ConfigError(f"sample rate {rate_hz} Hz is outside 250..20000 Hz")
     k = np.zeros(N_PARAMS)
     k[P_HP_B0:P_HP_A2 + 1] = filters.highpass(p.highpass_hz, rate_hz)
-    for base, harmonic in ((P_N1_B0, 1), (P_N3_B0, 3)):
-        f0 = p.mains_hz * harmonic
-        k[base:base + 5] = filters.notch(f0, p.notch_q, rate_hz) if 0 < f0 < 0.45 * rate_hz else filters.IDENTITY
+    # Notch pair "A" at 50/150 Hz and pair "B" at 60/180 Hz both always run; the
+    # kernel uses one, fixed by mains_hz or chosen by the hum it measures.
+    for base, f0 in ((P_N1_B0, 50.0), (P_N3_B0, 150.0), (P_M1_B0, 60.0), (P_M3_B0, 180.0)):
+        k[base:base + 5] = filters.notch(f0, p.notch_q, rate_hz) if f0 < 0.45 * rate_hz else filters.IDENTITY
+    k[P_R50_B0:P_R50_A2 + 1] = filters.bandpass(50.0, HUM_RESONATOR_Q, rate_hz)
+    k[P_R60_B0:P_R60_A2 + 1] = filters.bandpass(60.0, HUM_RESONATOR_Q, rate_hz)
+    k[P_MAINS_MODE] = p.mains_hz
     k[P_A_ENERGY] = _alpha(p.energy_tau_s, rate_hz)
     k[P_ON_RATIO], k[P_OFF_RATIO] = p.onset_ratio, p.offset_ratio
     k[P_ON_HOLD] = max(1, round(p.onset_hold_s * rate_hz))
