@@ -35,3 +35,12 @@ def bandpass(f0_hz: float, q: float, rate_hz: float) -> tuple[float, ...]:
     alpha = math.sin(w0) / (2 * q)
     a0 = 1 + alpha
     return (alpha / a0, 0.0, -alpha / a0, -2 * math.cos(w0) / a0, (1 - alpha) / a0)
+
+
+def lowpass(cutoff_hz: float, rate_hz: float, q: float = 1 / math.sqrt(2)) -> tuple[float, ...]:
+    """Second-order Butterworth low-pass (q = 1/sqrt 2)."""
+    w0 = 2 * math.pi * cutoff_hz / rate_hz
+    alpha = math.sin(w0) / (2 * q)
+    cos = math.cos(w0)
+    a0 = 1 + alpha
+    return ((1 - cos) / 2 / a0, (1 - cos) / a0, (1 - cos) / 2 / a0, -2 * cos / a0, (1 - alpha) / a0)

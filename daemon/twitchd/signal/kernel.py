@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from twitchd.signal.params import (
     P_A_DC, P_A_ENERGY, P_A_FALL, P_A_FORCE, P_A_MOTION, P_A_RISE, P_AFTER_PRESS,
-    P_HP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
+    P_HP_B0, P_LP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
     P_OFF_HOLD, P_OFF_RATIO, P_R50_B0, P_R60_B0,
     P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
     P_SNAP_WINDOW, P_WARMUP,
@@ -46,7 +46,7 @@ E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS =
  S_LAST_LIFT, S_LAST_SNAP, S_DC, S_LF1, S_LF2, S_ELF, S_LFFLOOR, S_M_ACTIVE, S_M_ABOVE,
  S_M_BELOW, S_M_CAND, S_M_ONSET, S_M_END_CAND, S_M_PEAK, S_M_SLOPE, S_M_CLAIMED,
  S_FS_PREV, S_MA1, S_MA2, S_MB1, S_MB2, S_R50A, S_R50B, S_R60A, S_R60B, S_HUM50, S_HUM60,
- S_USE60, N_STATE) = range(57)
+ S_USE60, S_LP1, S_LP2, N_STATE) = range(59)
 
 _NEVER = -1e18
 
@@ -131,7 +131,7 @@ def detect_block(
                 s[S_USE60] = 0.0
         else:
             s[S_USE60] = 1.0 if mode == 60.0 else 0.0
-        y = y60 if s[S_USE60] == 1.0 else y50
+        y = _biquad(y60 if s[S_USE60] == 1.0 else y50, p, P_LP_B0, s, S_LP1)
         filtered[i] = y
         psi = abs(s[S_Y1] * s[S_Y1] - y * s[S_Y2])
         s[S_Y2] = s[S_Y1]

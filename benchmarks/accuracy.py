@@ -1,0 +1,116 @@
+"""Accuracy of `twitchd detect` on simulated sessions it was not tuned on.
+
+For each condition (sample rate x ADC bits x mains x SNR) and seed, it writes a
+session with `twitchd simulate`, runs `twitchd detect` on it, and scores the
+events against the simulator's truth. An event matches a true one of the same
+kind when their onsets are within 100 ms (press: 500 ms). It prints precision,
+recall and F1 per kind, the LTRs wrongly flagged on artifacts, twitches and
+contractions, and the latency from true LTR onset to the final decision.
+
+Usage: .venv/bin/python benchmarks/accuracy.py [--seeds 900 901] [--minutes 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+KINDS = ("ltr", "twitch", "contraction", "artifact", "press")
+CONDITIONS = [
+    {"rate": r, "bits": b, "mains": m, "snr": s}
+    for r, b, m, s in itertools.product((1000, 2000), (10, 12), (50, 60), ("normal", "low"))
+]
+
+
+@dataclass
+class Score:
+    tp: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    fp: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    fn: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    ltr_on: dict[str, int] = field(default_factory=lambda: {"artifact": 0, "twitch": 0, "contraction": 0})
+    true_count: dict[str, int] = field(default_factory=lambda: {"artifact": 0, "twitch": 0, "contraction": 0})
+    latency: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for k in KINDS:
+            tp, fp, fn = self.tp[k], self.fp[k], self.fn[k]
+            out[k] = {"precision": round(tp / max(1, tp + fp), 3), "recall": round(tp / max(1, tp + fn), 3),
+                      "f1": round(2 * tp / max(1, 2 * tp + fp + fn), 3), "tp": tp, "fp": fp, "fn": fn}
+        out["ltr_flagged_on"] = {k: f"{self.ltr_on[k]}/{self.true_count[k]}" for k in self.ltr_on}
+        lat = np.array(self.latency)
+        out["ltr_latency_ms"] = ({"median": round(float(np.median(lat)) * 1000), "p95": round(float(np.percentile(lat, 95)) * 1000)}
+                                 if len(lat) else None)
+        return out
+
+
+def twitchd(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "twitchd", *args], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def score(truth: list[dict[str, float]], found: list[dict[str, float]], end_s: float, into: Score) -> None:
+    truth = [t for t in truth if t["end_s"] < end_s - 0.5]
+    found = [f for f in found if f["onset_s"] < end_s - 0.5]
+    for kind in KINDS:
+        tol = 0.5 if kind == "press" else 0.1
+        wanted = [t for t in truth if t["kind"] == kind]
+        got = [f for f in found if f["kind"] == kind]
+        used: set[int] = set()
+        for t in wanted:
+            hit = next((i for i, f in enumerate(got) if i not in used and abs(f["onset_s"] - t["onset_s"]) <= tol), None)
+            if hit is None:
+                into.fn[kind] += 1
+                continue
+            used.add(hit)
+            into.tp[kind] += 1
+            if kind == "ltr":
+                into.latency.append(got[hit]["decided_s"] - t["onset_s"])
+        into.fp[kind] += len(got) - len(used)
+    for kind in into.ltr_on:
+        others = [t for t in truth if t["kind"] == kind]
+        into.true_count[kind] += len(others)
+        for t in others:
+            if any(f["kind"] == "ltr" and f["onset_s"] <= t["end_s"] and f["end_s"] >= t["onset_s"] for f in found):
+                into.ltr_on[kind] += 1
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, nargs="+", default=[900, 901])
+    ap.add_argument("--minutes", type=float, default=5.0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for cond in CONDITIONS:
+            label = f"{cond['rate']} Hz, {cond['bits']}-bit, {cond['mains']} Hz mains, {cond['snr']} SNR"
+            total = Score()
+            for seed in args.seeds:
+                csv = Path(tmp) / f"s{seed}.csv"
+                twitchd("simulate", "--duration", str(args.minutes * 60), "--seed", str(seed), "--out", str(csv),
+                        "--rate", str(cond["rate"]), "--bits", str(cond["bits"]), "--mains", str(cond["mains"]),
+                        "--snr", str(cond["snr"]))
+                truth = [json.loads(line) for line in csv.with_name(csv.stem + ".truth.jsonl").read_text().splitlines()]
+                found = [json.loads(line) for line in twitchd("detect", str(csv)).splitlines()]
+                score(truth, found, args.minutes * 60, total)
+            results[label] = total.summary()
+            if not args.json:
+                s = results[label]
+                f1s = "  ".join(f"{k} {s[k]['f1']:.2f}" for k in KINDS)  # type: ignore[index]
+                print(f"{label:42s} F1: {f1s}  LTR on artifact/twitch/contraction {s['ltr_flagged_on']}  "
+                      f"latency {s['ltr_latency_ms']}", flush=True)
+    if args.json:
+        print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
