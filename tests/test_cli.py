@@ -53,3 +53,14 @@ def test_a_file_that_is_not_a_recording_gets_a_clear_error(tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
     missing = twitchd("detect", str(tmp_path / "nope.csv"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_detector_parameters_can_be_overridden_and_bad_ones_are_refused(tmp_path: Path, capsys: object) -> None:
+    csv = tmp_path / "s.csv"
+    assert main(["simulate", "--duration", "20", "--seed", "6", "--out", str(csv)]) == 0
+    capsys.readouterr()  # type: ignore[attr-defined]
+    assert main(["detect", str(csv), "--detector", "press_on_n=40", "--detector", "press_off_n=30"]) == 0
+    kinds = {json.loads(line)["kind"] for line in capsys.readouterr().out.splitlines()}  # type: ignore[attr-defined]
+    assert "ltr" not in kinds and "press" not in kinds  # no press reaches 40 N: every burst is a twitch
+    assert main(["detect", str(csv), "--detector", "onset_ratio=banana"]) == 2
+    assert main(["detect", str(csv), "--detector", "onset_ratio=0.1"]) == 2

@@ -20,10 +20,12 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from twitchd import __version__
+from twitchd.errors import ConfigError
 from twitchd.events import KINDS
 from twitchd.hub import Hub
 from twitchd.pipeline import DevicePipeline
 from twitchd.settings import Settings
+from twitchd.signal.params import DetectorParams
 from twitchd.transports import open_source
 from twitchd.webassets import web_root
 
@@ -33,15 +35,22 @@ log = logging.getLogger(__name__)
 class Daemon:
     """The running system: the hub and one pipeline per device."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, params: DetectorParams | None = None) -> None:
         self.settings = settings
+        self.params = params or DetectorParams()
         self.hub = Hub()
         self.started = time.monotonic()
         self.pipelines: list[DevicePipeline] = []
         for number, spec in enumerate(settings.sources, start=1):
             kind = spec.partition(":")[0]
-            self.pipelines.append(DevicePipeline(f"{kind[:3]}-{number}", open_source(spec), self.hub))
+            self.pipelines.append(DevicePipeline(f"{kind[:3]}-{number}", open_source(spec), self.hub, self.params))
         self._tasks: list[asyncio.Task[None]] = []
+
+    def set_params(self, params: DetectorParams) -> None:
+        """New detector settings for every device, from the next sample on."""
+        self.params = params
+        for p in self.pipelines:
+            p.set_params(params)
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(p.run(), name=p.name) for p in self.pipelines]
@@ -103,6 +112,25 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
             raise HTTPException(422, f"kind must be among {', '.join(KINDS)}")
         found = daemon.hub.events_since(since, limit, kind)
         return {"events": [e.to_json() for e in found], "last_id": daemon.hub.last_event_id}
+
+    @app.get("/api/detector")
+    async def detector() -> dict[str, Any]:
+        """Current values, and each parameter's default, range and reason."""
+        return {"values": daemon.params.as_dict(), "parameters": DetectorParams.describe()}
+
+    @app.put("/api/detector")
+    async def set_detector(changes: dict[str, float]) -> dict[str, Any]:
+        """Change some parameters (the rest keep their values); ``{}`` after a reset."""
+        try:
+            daemon.set_params(daemon.params.updated(**changes))
+        except ConfigError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return {"values": daemon.params.as_dict()}
+
+    @app.delete("/api/detector")
+    async def reset_detector() -> dict[str, Any]:
+        daemon.set_params(DetectorParams())
+        return {"values": daemon.params.as_dict()}
 
     @app.websocket("/ws/live")
     async def live(ws: WebSocket) -> None:

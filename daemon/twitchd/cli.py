@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from twitchd import __version__
-from twitchd.errors import TwitchdError
+from twitchd.errors import ConfigError, TwitchdError
 
 log = logging.getLogger("twitchd")
 
@@ -23,8 +23,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from twitchd.settings import resolve
     from twitchd.signal.detector import warm_up
 
+    from twitchd.signal.params import DetectorParams
+
     settings = resolve(args.host, args.port, args.source, args.token)
-    daemon = Daemon(settings)  # bad --source specs fail here, before any port is bound
+    daemon = Daemon(settings, DetectorParams().updated(**_detector_overrides(args.detector)))  # bad --source specs fail here, before any port is bound
     warm_up()
     app = create_app(settings, daemon)
     print(f"twitchd {__version__}: sources {', '.join(settings.sources)}", flush=True)
@@ -49,8 +51,11 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from twitchd.recordings import read_csv, write_events
     from twitchd.signal.detector import detect_offline
 
+    from twitchd.signal.params import DetectorParams
+
+    params = DetectorParams().updated(**_detector_overrides(args.detector))
     rec = read_csv(args.file, args.rate)
-    events = detect_offline(rec.emg_v, rec.force_n, rec.rate_hz)
+    events = detect_offline(rec.emg_v, rec.force_n, rec.rate_hz, params)
     write_events(events, args.format, sys.stdout)
     return 0
 
@@ -66,6 +71,36 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     print(f"wrote {args.out} ({args.duration:g} s at {args.rate} Hz) and {truth_path} "
           f"({len(truth)} true events, {ltrs} LTRs)", file=sys.stderr)
     return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from twitchd.bench import detector_bench
+
+    result = detector_bench(args.minutes, args.neurokit_minutes)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        nk = f", {result['vs_neurokit2']}x NeuroKit2" if result.get("vs_neurokit2") else f" ({result['neurokit2']})"
+        print(f"detector: {result['samples_per_s'] / 1e6:.1f} M samples/s per core in 1 s blocks "
+              f"({result['x_real_time']:,}x real time for one 2 kHz device), "
+              f"{result['samples_per_s_frame_blocks'] / 1e6:.1f} M in 10-sample frames{nk}")
+    return 0
+
+
+def _detector_overrides(pairs: list[str] | None) -> dict[str, float]:
+    """``--detector name=value`` pairs; names and ranges are checked by DetectorParams."""
+    out: dict[str, float] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"--detector wants name=number, got {pair!r}")
+    return out
 
 
 def _positive(text: str) -> float:
@@ -87,13 +122,24 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--host", help="address to listen on (default 127.0.0.1; env TWITCHD_HOST)")
     run.add_argument("--port", type=int, help="port (default 8765; env TWITCHD_PORT)")
     run.add_argument("--token", help="access token; generated when --host is not loopback (env TWITCHD_TOKEN)")
+    run.add_argument("--detector", action="append", metavar="NAME=VALUE",
+                     help="override a detector parameter (see docs/detector.md); repeatable")
     run.set_defaults(func=_cmd_run)
 
     det = sub.add_parser("detect", help="run the detector over a CSV recording")
     det.add_argument("file", type=Path)
     det.add_argument("--rate", type=_positive, help="sample rate in Hz if the file has no time_s column")
     det.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    det.add_argument("--detector", action="append", metavar="NAME=VALUE",
+                     help="override a detector parameter (see docs/detector.md); repeatable")
     det.set_defaults(func=_cmd_detect)
+
+    bench = sub.add_parser("bench", help="measure the detector's speed (and NeuroKit2's, if installed)")
+    bench.add_argument("what", choices=("detector",))
+    bench.add_argument("--minutes", type=_positive, default=60.0, help="length of the simulated recording (default 60)")
+    bench.add_argument("--neurokit-minutes", type=_positive, default=2.0, help="slice that NeuroKit2 processes (default 2)")
+    bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    bench.set_defaults(func=_cmd_bench)
 
     sim = sub.add_parser("simulate", help="write a simulated recording and its true events")
     sim.add_argument("--duration", type=_positive, default=120.0, help="seconds (default 120)")

@@ -114,6 +114,12 @@ class DevicePipeline:
     async def stop(self) -> None:
         self._stopping = True
 
+    def set_params(self, params: DetectorParams) -> None:
+        self.params = params
+        self.info.press_threshold_n = params.press_on_n
+        if self._detector is not None:
+            self._detector.set_params(params)
+
     async def _command(self, opcode: Opcode, arg: bytes = b"") -> None:
         await self.transport.write(encode_frame(Command(self._host_seq, opcode, arg)))
         self._host_seq = (self._host_seq + 1) & 0xFFFF

@@ -64,3 +64,17 @@ def test_an_address_beyond_loopback_gets_a_token_and_demands_it() -> None:
 
 def test_loopback_needs_no_token() -> None:
     assert resolve(None, None, None, None).token is None
+
+
+def test_the_detector_settings_can_be_read_changed_and_reset() -> None:
+    with client() as c:
+        got = c.get("/api/detector").json()
+        assert got["values"]["press_on_n"] == 2.0
+        assert all(p["reason"] for p in got["parameters"])
+        changed = c.put("/api/detector", json={"press_on_n": 4.0, "press_off_n": 2.0}).json()
+        assert changed["values"]["press_on_n"] == 4.0
+        assert c.get("/api/devices").json()[0]["press_threshold_n"] == 4.0
+        assert c.put("/api/detector", json={"press_on_n": 1000}).status_code == 422
+        assert c.put("/api/detector", json={"nonsense": 1}).status_code == 422
+        assert c.put("/api/detector", json={"press_on_n": "strong"}).status_code == 422
+        assert c.delete("/api/detector").json()["values"]["press_on_n"] == 2.0
