@@ -26,7 +26,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from twitchd.signal.params import DetectorParams
 
     settings = resolve(args.host, args.port, args.source, args.token)
-    daemon = Daemon(settings, DetectorParams().updated(**_detector_overrides(args.detector)))  # bad --source specs fail here, before any port is bound
+    # Bad --source specs and detector settings fail here, before any port is bound.
+    daemon = Daemon(settings, DetectorParams().updated(**_detector_overrides(args.detector)))
     warm_up()
     app = create_app(settings, daemon)
     print(f"twitchd {__version__}: sources {', '.join(settings.sources)}", flush=True)
