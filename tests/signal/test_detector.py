@@ -109,3 +109,23 @@ def test_the_detector_finds_the_mains_frequency_by_itself(mains: float) -> None:
     assert det.mains_hz == mains
     with pytest.raises(ConfigError, match="mains_hz"):
         DetectorParams(mains_hz=55.0)
+
+
+def test_the_compiled_kernel_matches_the_same_code_run_by_plain_python() -> None:
+    """numba's typing (integer vs float state, NaN handling) must not change a decision."""
+    from twitchd.signal import kernel
+    from twitchd.signal.params import kernel_params
+
+    emg, force, _ = simulated(13, 8.0)
+    p = kernel_params(DetectorParams(), RATE)
+    outs = []
+    for fn in (kernel.detect_block, kernel.detect_block.py_func):
+        state, filtered = kernel.new_state(), np.empty_like(emg)
+        rows = np.empty((kernel.max_events(len(emg), RATE), kernel.E_COLS))
+        count = fn(emg, force, p, state, filtered, rows)
+        outs.append((rows[:count], filtered, state))
+    (rows_c, filt_c, state_c), (rows_p, filt_p, state_p) = outs
+    assert len(rows_c) >= 3 and np.array_equal(rows_c[:, :4], rows_p[:, :4], equal_nan=True)
+    np.testing.assert_allclose(rows_c, rows_p, rtol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(filt_c, filt_p, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(state_c, state_p, rtol=1e-9, atol=1e-300)
