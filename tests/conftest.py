@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+
+from twitchd.pipeline import DevicePipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -24,3 +28,14 @@ def require(condition: bool, why: str) -> None:
         if IN_CI:
             pytest.fail(f"required in CI: {why}")
         pytest.skip(why)
+
+
+async def run_pipeline_while(pipeline: DevicePipeline, scenario: Callable[[], Awaitable[None]]) -> None:
+    """Acquire with ``pipeline`` while ``scenario`` runs, then stop it cleanly."""
+    task = asyncio.create_task(pipeline.run())
+    try:
+        await scenario()
+    finally:
+        await pipeline.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

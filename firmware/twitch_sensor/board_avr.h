@@ -144,12 +144,7 @@ inline void board_device_id(char out[10]) {
     eeprom_update_byte(base, EEPROM_ID_MAGIC[0]);  // magic last: a reset mid-way retries
     eeprom_update_byte(base + 1, EEPROM_ID_MAGIC[1]);
   }
-  static const char HEX_DIGITS[] = "0123456789ABCDEF";
-  out[0] = 'T';
-  out[1] = 'W';
-  out[2] = '-';
-  for (uint8_t k = 0; k < 6; ++k) out[3 + k] = HEX_DIGITS[(id >> (20 - 4 * k)) & 0xF];
-  out[9] = '\0';
+  twitch::format_device_id(id, out);
 }
 
 #endif  // TWITCH_BOARD_AVR_H

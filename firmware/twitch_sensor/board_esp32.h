@@ -71,12 +71,7 @@ inline uint32_t board_micros() { return static_cast<uint32_t>(esp_timer_get_time
 // The eFuse MAC is unique and fixed: its device-specific 24 bits are the id.
 inline void board_device_id(char out[10]) {
   uint32_t id = static_cast<uint32_t>(ESP.getEfuseMac() >> 24) & 0xFFFFFFUL;
-  static const char HEX_DIGITS[] = "0123456789ABCDEF";
-  out[0] = 'T';
-  out[1] = 'W';
-  out[2] = '-';
-  for (uint8_t k = 0; k < 6; ++k) out[3 + k] = HEX_DIGITS[(id >> (20 - 4 * k)) & 0xF];
-  out[9] = '\0';
+  twitch::format_device_id(id, out);
 }
 
 // ---- BLE Nordic UART service

@@ -256,6 +256,16 @@ inline uint16_t build_command(FrameWriter& w, uint16_t seq, uint8_t opcode, cons
   return w.finish();
 }
 
+// Device ids look like "TW-3F2A9C": the board's 24-bit id in hex (docs/protocol.md).
+inline void format_device_id(uint32_t id, char out[10]) {
+  static const char HEX_DIGITS[] = "0123456789ABCDEF";
+  out[0] = 'T';
+  out[1] = 'W';
+  out[2] = '-';
+  for (uint8_t k = 0; k < 6; ++k) out[3 + k] = HEX_DIGITS[(id >> (20 - 4 * k)) & 0xF];
+  out[9] = '\0';
+}
+
 inline uint32_t read_u32le(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
          (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, require, run_pipeline_while
 from twitchd.hub import Hub
 from twitchd.pipeline import DevicePipeline
 from twitchd.protocol import ChannelInfo, StreamDecoder, encode_frame
@@ -104,19 +104,15 @@ def test_the_daemon_reads_every_sample_of_the_firmware_on_simavr(built: None, tm
 
     async def scenario() -> None:
         nonlocal summary
-        task = asyncio.create_task(pipeline.run())
         summary = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 120)  # type: ignore[union-attr]
         expected = int((sim_seconds - 0.1) * RATE)
         deadline = time.monotonic() + 10
         while pipeline.info.samples < expected and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)
-        await pipeline.stop()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
     try:
-        asyncio.run(scenario())
+        asyncio.run(run_pipeline_while(pipeline, scenario))
     finally:
         proc.terminate()
         proc.wait(5)

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.conftest import run_pipeline_while
 from twitchd.errors import SourceSpecError, TransportError
 from twitchd.hub import Hub
 from twitchd.pipeline import DevicePipeline
@@ -54,15 +55,11 @@ def test_the_daemon_reads_every_sample_of_a_board_on_a_serial_port() -> None:
     pipeline = DevicePipeline("ser-1", open_source(f"serial:{board.path}"), hub)
 
     async def scenario() -> None:
-        task = asyncio.create_task(pipeline.run())
         board.thread.start()
         await asyncio.sleep(8.5)
-        await pipeline.stop()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
     try:
-        asyncio.run(scenario())
+        asyncio.run(run_pipeline_while(pipeline, scenario))
     finally:
         board.close()
     info = pipeline.info
