@@ -172,7 +172,7 @@ class DevicePipeline:
         self.info.channels = [c.name for c in hello.channels]
         if not same:
             # New device or new rate: detector time restarts with the stream.
-            self._detector = Detector(hello.rate_hz, self.params)
+            self._detector = Detector(hello.rate_hz, self.params, channel_map.emg_scale)
             self._next_index = None
             self._gap_at, self._gap_lost = [], []
             self._display, self._display_t0 = [], None

@@ -129,3 +129,14 @@ def test_the_compiled_kernel_matches_the_same_code_run_by_plain_python() -> None
     np.testing.assert_allclose(rows_c, rows_p, rtol=1e-9, equal_nan=True)
     np.testing.assert_allclose(filt_c, filt_p, rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(state_c, state_p, rtol=1e-9, atol=1e-300)
+
+
+def test_an_electrode_sitting_on_one_adc_code_raises_no_flags_when_a_code_flips() -> None:
+    """A quiet channel on a 10-bit ADC: without a floor bound, every flip is a 'burst'."""
+    lsb, rate = 5.0 / 1023, 1000
+    counts = np.full(60 * rate, 511.0)
+    counts[np.random.default_rng(1).choice(len(counts), 40, replace=False)] += 1
+    emg = counts * lsb
+    assert detect_offline(emg, np.zeros_like(emg), rate) == []
+    unbounded, _ = Detector(rate).process(emg, np.zeros_like(emg))
+    assert len([e for e in unbounded if e.kind != "onset"]) >= 10  # what the bound prevents

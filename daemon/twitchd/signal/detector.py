@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from twitchd.events import KINDS, Event
 from twitchd.signal import kernel
-from twitchd.signal.params import DetectorParams, kernel_params
+from twitchd.signal.params import P_FLOOR_MIN, P_LF_FLOOR_MIN, P_RATE, DetectorParams, kernel_params
 
 #: Kind of the provisional flag raised at a burst's onset; the final event
 #: (ltr, twitch, contraction or artifact) follows at the burst's end.
@@ -19,13 +19,26 @@ PROVISIONAL = "onset"
 
 
 class Detector:
-    """One stream's detector. Feed blocks of any size; events come out in order."""
+    """One stream's detector. Feed blocks of any size; events come out in order.
 
-    def __init__(self, rate_hz: float, params: DetectorParams | None = None) -> None:
+    ``adc_lsb_v`` is the EMG channel's ADC step in volts, when known. The noise
+    floor never drops below the energy that quantization alone produces: a
+    quiet muscle on a 10-bit ADC sits on one or two codes, and without that
+    bound a single code flip would look like a burst.
+    """
+
+    def __init__(self, rate_hz: float, params: DetectorParams | None = None, adc_lsb_v: float = 0.0) -> None:
         self.rate_hz = float(rate_hz)
+        self.adc_lsb_v = float(adc_lsb_v)
         self.params = params or DetectorParams()
-        self._p = kernel_params(self.params, self.rate_hz)
+        self._p = self._kernel_params(self.params)
         self._state = kernel.new_state()
+
+    def _kernel_params(self, params: DetectorParams) -> npt.NDArray[np.float64]:
+        p = kernel_params(params, self.rate_hz)
+        if self.adc_lsb_v > 0:
+            p[P_FLOOR_MIN], p[P_LF_FLOOR_MIN] = quantization_floor(p, self.adc_lsb_v)
+        return p
 
     @property
     def mains_hz(self) -> int:
@@ -39,7 +52,7 @@ class Detector:
     def set_params(self, params: DetectorParams) -> None:
         """New settings take effect at the next sample; filter memory is kept."""
         self.params = params
-        self._p = kernel_params(params, self.rate_hz)
+        self._p = self._kernel_params(params)
 
     def process(
         self, emg_v: npt.NDArray[np.float64], force_n: npt.NDArray[np.float64]
@@ -71,12 +84,38 @@ class Detector:
         )
 
 
+def quantization_floor(p: npt.NDArray[np.float64], lsb_v: float) -> tuple[float, float]:
+    """Energy floors of pure quantization noise (uniform, one LSB wide) through this
+    very filter chain: measured with the kernel itself, so no formula can drift
+    from the code."""
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, 4 * int(p[P_RATE])) * lsb_v
+    state = kernel.new_state()
+    rows = np.empty((kernel.max_events(len(noise), p[P_RATE]), kernel.E_COLS))
+    kernel.detect_block(noise, np.zeros_like(noise), p, state, np.empty_like(noise), rows)
+    return float(state[kernel.S_FLOOR]), float(state[kernel.S_LFFLOOR])
+
+
+def estimate_lsb(emg_v: npt.NDArray[np.float64]) -> float:
+    """The ADC step of a recording in volts, if its values sit on a grid (else 0).
+
+    CSV recordings carry volts, not counts; a quantized signal shows its step as
+    the smallest common difference between neighbouring values.
+    """
+    diffs = np.abs(np.diff(emg_v[: 200_000]))
+    diffs = diffs[diffs > 1e-9]
+    if len(diffs) < 20:
+        return 0.0
+    step = float(np.percentile(diffs, 5))
+    on_grid = np.abs(diffs / step - np.round(diffs / step)) < 0.05
+    return step if on_grid.mean() > 0.95 else 0.0
+
+
 def detect_offline(
     emg_v: npt.NDArray[np.float64], force_n: npt.NDArray[np.float64], rate_hz: float,
     params: DetectorParams | None = None, block: int = 65536, provisional: bool = False,
 ) -> list[Event]:
     """The streaming detector over a whole recording, block by block."""
-    det = Detector(rate_hz, params)
+    det = Detector(rate_hz, params, estimate_lsb(emg_v))
     events: list[Event] = []
     for start in range(0, len(emg_v), block):
         found, _ = det.process(emg_v[start:start + block], force_n[start:start + block])

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from twitchd.signal.params import (
     P_A_DC, P_A_ENERGY, P_A_FALL, P_A_FORCE, P_A_MOTION, P_A_RISE, P_AFTER_PRESS,
-    P_HP_B0, P_LP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
+    P_FLOOR_MIN, P_HP_B0, P_LF_FLOOR_MIN, P_LP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
     P_OFF_HOLD, P_OFF_RATIO, P_R50_B0, P_R60_B0,
     P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
     P_SNAP_WINDOW, P_WARMUP,
@@ -185,7 +185,7 @@ def detect_block(
                 s[S_LFFLOOR] += p[P_A_FALL] * (elf - s[S_LFFLOOR])
             elif elf < p[P_MOTION_ON] * s[S_LFFLOOR]:
                 s[S_LFFLOOR] += p[P_A_RISE] * (elf - s[S_LFFLOOR])
-        floor = max(s[S_FLOOR], 1e-30)
+        floor = max(s[S_FLOOR], p[P_FLOOR_MIN], 1e-30)
         # -- muscle bursts: double threshold ------------------------------
         if s[S_ACTIVE] == 0.0:
             if e > p[P_ON_RATIO] * floor:
@@ -243,7 +243,7 @@ def detect_block(
             else:
                 s[S_BELOW] = 0.0
         # -- electrode motion on its own ------------------------------------
-        lffloor = max(s[S_LFFLOOR], 1e-30)
+        lffloor = max(s[S_LFFLOOR], p[P_LF_FLOOR_MIN], 1e-30)
         if s[S_M_ACTIVE] == 0.0:
             if elf > p[P_MOTION_ON] * lffloor:
                 if s[S_M_ABOVE] == 0.0:

@@ -99,7 +99,8 @@ class DetectorParams:
  P_M3_B0, P_M3_B1, P_M3_B2, P_M3_A1, P_M3_A2,
  P_R50_B0, P_R50_B1, P_R50_B2, P_R50_A1, P_R50_A2,
  P_R60_B0, P_R60_B1, P_R60_B2, P_R60_A1, P_R60_A2,
- P_MAINS_MODE, P_LP_B0, P_LP_B1, P_LP_B2, P_LP_A1, P_LP_A2, N_PARAMS) = range(62)
+ P_MAINS_MODE, P_LP_B0, P_LP_B1, P_LP_B2, P_LP_A1, P_LP_A2, P_FLOOR_MIN, P_LF_FLOOR_MIN,
+ N_PARAMS) = range(64)
 
 #: Q of the resonators that measure hum at 50 and at 60 Hz (2.5 Hz wide at 50 Hz).
 HUM_RESONATOR_Q = 20.0
