@@ -27,3 +27,11 @@ class InputFileError(TwitchdError, ValueError):
 
 class ConfigError(TwitchdError, ValueError):
     """A setting that is out of range or inconsistent with another."""
+
+
+class StoreError(TwitchdError, OSError):
+    """The session store cannot be opened, written or read (full disk, read-only, bad schema)."""
+
+
+class SessionNotFoundError(StoreError):
+    """No session with that id in the store."""

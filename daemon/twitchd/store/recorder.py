@@ -1,0 +1,320 @@
+"""Recording a live session: the pipeline hands frames over, a thread writes them.
+
+The pipeline calls ``on_data``/``on_event`` from the event loop; they only put
+a tuple on a bounded queue and never wait. The writer thread groups frames
+into chunks and commits every ``COMMIT_S`` (so ``kill -9`` loses at most about
+two commit periods). A full queue (the disk cannot keep up) or a failed write
+(full disk, read-only directory) stops the *recording* with a clear message;
+acquisition and the live view go on, and everything committed stays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from twitchd import __version__
+from twitchd.errors import StoreError
+from twitchd.events import Event
+from twitchd.signal.calibration import ChannelMap
+from twitchd.store.paths import database_path
+from twitchd.store.schema import connect
+
+if TYPE_CHECKING:
+    from twitchd.pipeline import DeviceInfo
+
+log = logging.getLogger(__name__)
+
+#: Commit period: a killed daemon loses at most about twice this.
+COMMIT_S = 0.1
+#: Frames the writer may fall behind by: 60 000 frames is 30 s of 16 devices
+#: at 2 kHz in 20-sample frames, far more than a healthy disk ever needs.
+QUEUE_FRAMES = 60_000
+MASK32 = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class SessionMeta:
+    """What the practitioner says about a session (validated by the API / CLI)."""
+
+    patient: str = ""
+    muscle: str = ""
+    side: str = ""
+    technique: str = ""
+    practitioner: str = ""
+    notes: str = ""
+
+
+@dataclass
+class _Device:
+    """Where a device's sample indices sit on the session's time axis."""
+
+    cmap: ChannelMap
+    rate_hz: int
+    origin_raw: int   # the stream origin the pipeline reports (its time 0)
+    base: int         # session index of origin_raw
+    next_index: int   # session index after the last frame
+    last_host: float
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _describe(exc: BaseException, path: Path) -> str:
+    text = str(exc)
+    if "full" in text.lower():
+        return f"recording stopped: the disk holding {path.parent} is full ({text})"
+    if "readonly" in text.lower() or "read-only" in text.lower() or "permission" in text.lower():
+        return f"recording stopped: {path.parent} cannot be written ({text})"
+    return f"recording stopped: cannot write {path} ({text})"
+
+
+class Recorder:
+    """One recording at a time, into the database in ``data_dir``."""
+
+    def __init__(self, data_dir: Path | None, queue_frames: int = QUEUE_FRAMES, commit_s: float = COMMIT_S) -> None:
+        self.data_dir = data_dir
+        self.path = database_path(data_dir)
+        self.commit_s = commit_s
+        self._queue_frames = queue_frames
+        self._queue: queue.Queue[tuple[Any, ...]] = queue.Queue(queue_frames)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._active = False
+        self._devices: dict[str, _Device] = {}
+        self.state = "idle"
+        self.session_id: int | None = None
+        self.error = ""
+        self._started_mono = 0.0
+        self._ended_mono: float | None = None
+        self.samples_written = 0
+        self._uncommitted = 0
+        self.lag_s = 0.0
+        self.max_lag_s = 0.0
+
+    # -- control (from a worker thread or the CLI; these may wait) ---------
+    def start(self, meta: SessionMeta) -> int:
+        """Open the database, create the session row, start the writer thread."""
+        with self._lock:
+            if self._active:
+                raise StoreError(f"already recording session {self.session_id}")
+            try:
+                db = connect(self.data_dir)
+                cur = db.execute(
+                    "INSERT INTO sessions (started_at, patient, muscle, side, technique, practitioner, notes, app_version)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (_now_iso(), meta.patient, meta.muscle, meta.side, meta.technique, meta.practitioner,
+                     meta.notes, __version__))
+            except StoreError as exc:
+                self.state, self.error = "failed", f"cannot record: {exc}"
+                raise StoreError(self.error) from exc
+            except (sqlite3.Error, OSError) as exc:
+                self.state, self.error = "failed", _describe(exc, self.path).replace("recording stopped", "cannot record")
+                db.close()
+                raise StoreError(self.error) from exc
+            self.session_id = int(cur.lastrowid or 0)
+            self._queue = queue.Queue(self._queue_frames)
+            self._devices = {}
+            self._stop.clear()
+            self.state, self.error = "recording", ""
+            self.samples_written, self._uncommitted, self.lag_s, self.max_lag_s = 0, 0, 0.0, 0.0
+            self._started_mono, self._ended_mono = time.monotonic(), None
+            self._thread = threading.Thread(target=self._run, args=(db, self.session_id), name="twitchd-recorder",
+                                            daemon=True)
+            self._active = True
+            self._thread.start()
+            log.info("recording session %d into %s", self.session_id, self.path)
+            return self.session_id
+
+    def stop(self, timeout: float = 30.0) -> dict[str, Any]:
+        """Stop taking frames, let the writer write what is queued, and wait for it."""
+        with self._lock:
+            self._active = False
+            self._stop.set()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.status()
+
+    def marker(self, label: str) -> float:
+        """A labelled moment, at the session time of the newest sample."""
+        if not self._active:
+            raise StoreError("not recording: start a recording before adding markers")
+        t_s = self._session_time_now()
+        self._put(("marker", t_s, time.time(), label))
+        return t_s
+
+    def set_notes(self, notes: str) -> None:
+        """Replace the session's notes while recording (the practitioner writes as they go)."""
+        if not self._active:
+            raise StoreError("not recording: start a recording before adding notes")
+        self._put(("notes", notes))
+
+    def status(self) -> dict[str, Any]:
+        end = self._ended_mono if self._ended_mono is not None else time.monotonic()
+        return {
+            "state": self.state, "session_id": self.session_id, "error": self.error,
+            "elapsed_s": round(end - self._started_mono, 2) if self.session_id is not None else 0.0,
+            "samples": self.samples_written, "queued": self._queue.qsize(),
+            "lag_s": round(self.lag_s, 4), "max_lag_s": round(self.max_lag_s, 4),
+            "database": str(self.path),
+        }
+
+    @property
+    def recording(self) -> bool:
+        return self._active
+
+    # -- the hook the pipelines call (never waits) --------------------------
+    def on_data(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, sample_index: int,
+                counts: npt.NDArray[np.uint16], t0_us: int) -> None:
+        if not self._active:
+            return
+        now = time.time()
+        dev = self._devices.get(name)
+        if dev is None or dev.cmap is not cmap or dev.origin_raw != origin_raw:
+            # First frame of this device, or its stream restarted: place it on
+            # the session's axis (after a restart, after the wall-clock pause).
+            if dev is None:
+                start = 0
+            else:
+                start = dev.next_index + max(0, round((now - dev.last_host) * dev.rate_hz) - counts.shape[0])
+            base = start - ((sample_index - origin_raw) & MASK32)
+            dev = _Device(cmap, info.rate_hz, origin_raw, base, start, now)
+            self._devices[name] = dev
+            self._put(("device", name, info.device_id, info.firmware, info.board, info.rate_hz,
+                       json.dumps(info.channels), json.dumps(dataclasses.asdict(cmap)), info.force_calibration))
+        index = dev.base + ((sample_index - origin_raw) & MASK32)
+        dev.next_index, dev.last_host = index + counts.shape[0], now
+        self._put(("data", name, index, counts, now, t0_us, time.monotonic()))
+
+    def on_event(self, name: str, event: Event) -> None:
+        """``event`` in the pipeline's stream time, whose origin is the device's ``origin_raw``."""
+        dev = self._devices.get(name) if self._active else None
+        if dev is None:
+            return
+        shift = dev.base / dev.rate_hz
+        self._put(("event", name, event.kind, event.onset_s + shift, event.end_s + shift, event.decided_s + shift,
+                   event.peak_emg_v, event.force_n, event.confidence, json.dumps(event.extra)))
+
+    def _session_time_now(self) -> float:
+        for dev in self._devices.values():
+            return dev.next_index / dev.rate_hz
+        return time.monotonic() - self._started_mono
+
+    def _put(self, item: tuple[Any, ...]) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            self._fail(f"recording stopped: the disk could not keep up (writer {self.lag_s:.1f} s behind, "
+                       f"{self._queue.qsize()} frames queued); acquisition goes on")
+
+    def _fail(self, message: str) -> None:
+        if self.state == "failed":
+            return
+        self._active = False
+        self.state, self.error = "failed", message
+        self._stop.set()
+        log.error("%s", message)
+
+    # -- the writer thread ----------------------------------------------------
+    def _run(self, db: sqlite3.Connection, session_id: int) -> None:
+        pending: dict[str, list[tuple[int, npt.NDArray[np.uint16], float, int]]] = {}
+        reason = "stopped"
+        try:
+            db.execute("BEGIN")
+            last_commit = time.monotonic()
+            while True:
+                wait = max(0.0, last_commit + self.commit_s - time.monotonic())
+                try:
+                    item = self._queue.get(timeout=wait)
+                except queue.Empty:
+                    item = None
+                if item is not None:
+                    self._handle(db, session_id, item, pending)
+                elif self._stop.is_set():
+                    break
+                if time.monotonic() - last_commit >= self.commit_s:
+                    self._commit(db, session_id, pending)
+                    db.execute("BEGIN")
+                    last_commit = time.monotonic()
+            if self.state == "failed":
+                reason = self.error
+            db.execute("UPDATE sessions SET ended_at = ?, stop_reason = ? WHERE id = ?", (_now_iso(), reason, session_id))
+            self._commit(db, session_id, pending)
+            if self.state == "recording":
+                self.state = "idle"
+        except (sqlite3.Error, OSError) as exc:
+            self._fail(_describe(exc, self.path))
+            try:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                db.execute("UPDATE sessions SET ended_at = ?, stop_reason = ? WHERE id = ?",
+                           (_now_iso(), self.error, session_id))
+            except (sqlite3.Error, OSError):
+                pass  # the disk is full: the session simply has no end time
+        finally:
+            self._active = False
+            self._ended_mono = time.monotonic()
+            db.close()
+
+    def _commit(self, db: sqlite3.Connection, session_id: int,
+                pending: dict[str, list[tuple[int, npt.NDArray[np.uint16], float, int]]]) -> None:
+        """Write what is pending and commit; ``samples_written`` counts only committed samples."""
+        self._uncommitted += self._flush(db, session_id, pending)
+        db.execute("COMMIT")
+        self.samples_written += self._uncommitted
+        self._uncommitted = 0
+
+    def _handle(self, db: sqlite3.Connection, session_id: int, item: tuple[Any, ...],
+                pending: dict[str, list[tuple[int, npt.NDArray[np.uint16], float, int]]]) -> None:
+        kind = item[0]
+        if kind == "data":
+            _, name, index, counts, host, t0_us, enqueued = item
+            pending.setdefault(name, []).append((index, counts, host, t0_us))
+            self.lag_s = time.monotonic() - enqueued
+            self.max_lag_s = max(self.max_lag_s, self.lag_s)
+        elif kind == "device":
+            self._uncommitted += self._flush(db, session_id, pending)
+            db.execute("INSERT OR REPLACE INTO devices (session_id, name, device_id, firmware, board, rate_hz, channels,"
+                       " calibration, calibration_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (session_id, *item[1:]))
+        elif kind == "event":
+            db.execute("INSERT INTO events (session_id, device, kind, onset_s, end_s, decided_s, peak_emg_v, force_n,"
+                       " confidence, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (session_id, *item[1:]))
+        elif kind == "notes":
+            db.execute("UPDATE sessions SET notes = ? WHERE id = ?", (item[1], session_id))
+        elif kind == "marker":
+            db.execute("INSERT INTO markers (session_id, t_s, host_time, label) VALUES (?, ?, ?, ?)",
+                       (session_id, *item[1:]))
+
+    def _flush(self, db: sqlite3.Connection, session_id: int,
+               pending: dict[str, list[tuple[int, npt.NDArray[np.uint16], float, int]]]) -> int:
+        """Contiguous frames become one chunk; a hole in the indices starts another. Returns samples."""
+        rows = []
+        for name, frames in pending.items():
+            start = 0
+            for k in range(1, len(frames) + 1):
+                if k == len(frames) or frames[k][0] != frames[k - 1][0] + frames[k - 1][1].shape[0]:
+                    block = np.ascontiguousarray(np.concatenate([f[1] for f in frames[start:k]]), dtype="<u2")
+                    first = frames[start]
+                    rows.append((session_id, name, first[0], block.shape[0], block.shape[1], first[2], first[3],
+                                 block.tobytes()))
+                    start = k
+        if rows:
+            db.executemany("INSERT INTO chunks (session_id, device, first_index, n, channels, host_time, device_t0_us,"
+                           " counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        pending.clear()
+        return sum(int(r[3]) for r in rows)

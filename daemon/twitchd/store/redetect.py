@@ -1,0 +1,82 @@
+"""Re-analysis: run the detector over a recorded session with other parameters
+and compare its events with the ones recorded live.
+
+The detector sees the recorded samples back to back; its times are shifted
+over the session's gaps (as the live pipeline does), so both event lists are
+on the session's time axis and can be matched by onset.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twitchd.events import Event
+from twitchd.signal.detector import detect_offline
+from twitchd.signal.params import DetectorParams
+from twitchd.store.sessions import SessionStore, physical
+
+#: Two events of one kind are "the same" when their onsets are this close.
+MATCH_S = 0.1
+
+
+@dataclass
+class KindComparison:
+    live: int = 0
+    new: int = 0
+    both: int = 0
+    only_live: list[float] = field(default_factory=list)
+    only_new: list[float] = field(default_factory=list)
+
+
+def redetect(store: SessionStore, session_id: int, params: DetectorParams,
+             device: str | None = None) -> tuple[list[Event], dict[str, KindComparison]]:
+    """The new events, and per kind how they compare with the live ones."""
+    dev = store.device(session_id, device)
+    emg_parts, force_parts = [], []
+    gap_at: list[int] = []   # position in the concatenated samples where a gap begins
+    gap_lost: list[int] = []  # samples lost before that position, cumulative
+    pos, expected = 0, dev.first_index
+    for first, counts in store.chunks(session_id, dev.name):
+        if first > expected:
+            gap_at.append(pos)
+            gap_lost.append((gap_lost[-1] if gap_lost else 0) + first - expected)
+        values = physical(dev.cmap, counts)
+        emg_parts.append(values["emg_v"])
+        force_parts.append(values.get("force_n", np.full(counts.shape[0], np.nan)))
+        pos += counts.shape[0]
+        expected = first + counts.shape[0]
+    if not emg_parts:
+        return [], {}
+    found = detect_offline(np.concatenate(emg_parts), np.concatenate(force_parts), dev.rate_hz, params)
+    rate, origin = dev.rate_hz, dev.first_index / dev.rate_hz
+
+    def shift(t: float) -> float:
+        k = bisect.bisect_right(gap_at, round(t * rate)) - 1
+        return t + origin + (gap_lost[k] / rate if k >= 0 else 0.0)
+
+    new = [Event(e.kind, shift(e.onset_s), shift(e.end_s), shift(e.decided_s), e.peak_emg_v, e.force_n,
+                 e.confidence, dev.name, extra=e.extra) for e in found if e.kind != "gap"]
+    return new, compare(store.events(session_id, dev.name), new)
+
+
+def compare(live: list[dict[str, Any]], new: list[Event]) -> dict[str, KindComparison]:
+    """Greedy one-to-one matching by onset within MATCH_S, kind by kind."""
+    out: dict[str, KindComparison] = {}
+    for kind in sorted({e["kind"] for e in live} | {e.kind for e in new}):
+        a = sorted(float(e["onset_s"]) for e in live if e["kind"] == kind)
+        b = sorted(e.onset_s for e in new if e.kind == kind)
+        c = out[kind] = KindComparison(live=len(a), new=len(b))
+        unused = list(b)
+        for t in a:
+            best = min(unused, key=lambda u: abs(u - t), default=None)
+            if best is not None and abs(best - t) <= MATCH_S:
+                unused.remove(best)
+                c.both += 1
+            else:
+                c.only_live.append(round(t, 4))
+        c.only_new = [round(u, 4) for u in unused]
+    return out

@@ -1,0 +1,168 @@
+"""The recording and session API: start/stop/marker, list/show/export/delete.
+
+Clients name sessions by id only, never a path; bodies are pydantic models
+that refuse unknown fields. Database and export work runs in worker threads
+so the event loop (and with it acquisition) never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from fastapi import FastAPI, HTTPException, Path as PathParam, Query
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
+
+from twitchd.errors import SessionNotFoundError, StoreError
+from twitchd.store.export import export_csv, export_edf, export_events
+from twitchd.store.recorder import SessionMeta
+from twitchd.store.sessions import SessionStore
+
+if TYPE_CHECKING:
+    from twitchd.api import Daemon
+
+Text = Annotated[str, Field(max_length=120, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class RecordingStart(BaseModel):
+    """What the practitioner enters before recording; nothing here is a path."""
+
+    model_config = ConfigDict(extra="forbid")
+    patient: Text = ""
+    muscle: Text = ""
+    side: Literal["left", "right", "bilateral", ""] = ""
+    technique: Text = Field("", description="e.g. compression, dry-needling")
+    practitioner: Text = ""
+    notes: Annotated[str, Field(max_length=4000)] = ""
+
+
+class MarkerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class NotesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    notes: Annotated[str, Field(max_length=4000)]
+
+
+SessionId = Annotated[int, PathParam(ge=1)]
+MEDIA = {"edf": ("application/octet-stream", "edf"), "csv": ("text/csv", "csv"), "events": ("text/csv", "events.csv")}
+
+
+def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
+    recorder = daemon.recorder
+
+    def store() -> SessionStore:
+        return SessionStore(daemon.data_dir)
+
+    def read(fn: Any, *args: Any) -> Any:
+        with store() as s:
+            return fn(s, *args)
+
+    async def in_thread(fn: Any, *args: Any) -> Any:
+        try:
+            return await asyncio.to_thread(read, fn, *args)
+        except SessionNotFoundError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        except StoreError as exc:
+            raise HTTPException(503, str(exc)) from exc
+
+    @app.get("/api/recording")
+    async def recording_status() -> dict[str, Any]:
+        return recorder.status()
+
+    @app.post("/api/recording/start")
+    async def recording_start(body: RecordingStart) -> dict[str, Any]:
+        if recorder.recording:
+            raise HTTPException(409, f"already recording session {recorder.session_id}")
+        try:
+            await asyncio.to_thread(recorder.start, SessionMeta(**body.model_dump()))
+        except StoreError as exc:
+            raise HTTPException(503, str(exc)) from exc
+        return recorder.status()
+
+    @app.post("/api/recording/stop")
+    async def recording_stop() -> dict[str, Any]:
+        return await asyncio.to_thread(recorder.stop) if recorder.recording else recorder.status()
+
+    @app.post("/api/recording/marker")
+    async def recording_marker(body: MarkerIn) -> dict[str, Any]:
+        try:
+            t_s = recorder.marker(body.label)
+        except StoreError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return {"session_id": recorder.session_id, "t_s": round(t_s, 4), "label": body.label}
+
+    @app.post("/api/recording/notes")
+    async def recording_notes(body: NotesIn) -> dict[str, Any]:
+        try:
+            recorder.set_notes(body.notes)
+        except StoreError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return {"session_id": recorder.session_id, "notes": body.notes}
+
+    @app.get("/api/sessions")
+    async def sessions_list() -> list[dict[str, Any]]:
+        return await in_thread(SessionStore.all)  # type: ignore[no-any-return]
+
+    @app.get("/api/sessions/{session_id}")
+    async def sessions_show(session_id: SessionId) -> dict[str, Any]:
+        return await in_thread(session_detail, session_id)  # type: ignore[no-any-return]
+
+    @app.delete("/api/sessions/{session_id}")
+    async def sessions_delete(session_id: SessionId) -> dict[str, Any]:
+        if recorder.recording and recorder.session_id == session_id:
+            raise HTTPException(409, f"session {session_id} is being recorded; stop it first")
+        await in_thread(SessionStore.delete, session_id)
+        return {"deleted": session_id}
+
+    @app.get("/api/sessions/{session_id}/export")
+    async def sessions_export(session_id: SessionId,
+                              format: Annotated[Literal["edf", "csv", "events"], Query()] = "csv") -> FileResponse:
+        media, suffix = MEDIA[format]
+        fd, name = tempfile.mkstemp(prefix="twitchd-export-", suffix="." + suffix)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            await in_thread(export_to, session_id, format, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return FileResponse(tmp, media_type=media, filename=f"session-{session_id}.{suffix}",
+                            background=BackgroundTask(tmp.unlink, missing_ok=True))
+
+
+def session_detail(s: SessionStore, session_id: int) -> dict[str, Any]:
+    """A session's summary plus its timeline (the JSON of ``sessions show``)."""
+    out = s.summary(session_id)
+    main = out["devices"][0]["name"] if out["devices"] else None
+    out["event_list"] = s.events(session_id)
+    out["marker_list"] = s.markers(session_id)
+    out["gaps"] = [g.__dict__ for g in s.gaps(session_id, main)] if main else []
+    return out
+
+
+def export_to(s: SessionStore, session_id: int, fmt: str, out: Path, progress: Any = None) -> int:
+    """One export into ``out``; the CLI and the API share it."""
+    kw = {"progress": progress} if progress is not None else {}
+    s.device(session_id)  # an unknown session fails before any file is made
+    if fmt == "edf":
+        return export_edf(s, session_id, out, **kw)
+    try:
+        with out.open("w", newline="") as fh:
+            if fmt == "csv":
+                return export_csv(s, session_id, fh, **kw)
+            return export_events(s, session_id, fh)
+    except StoreError:
+        raise
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            out.unlink()
+        raise StoreError(f"cannot write {out}: {exc.strerror or exc}") from exc
