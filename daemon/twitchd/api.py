@@ -13,6 +13,7 @@ import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request, Response, WebSocket, WebSocketDisconnect
@@ -25,8 +26,9 @@ from twitchd.events import KINDS
 from twitchd.hub import Hub
 from twitchd.pipeline import DevicePipeline
 from twitchd.settings import Settings
+from twitchd.store.recorder import Recorder
 from twitchd.signal.params import DetectorParams
-from twitchd.transports import open_source
+from twitchd.transports import Transport, open_source
 from twitchd.webassets import web_root
 
 log = logging.getLogger(__name__)
@@ -35,16 +37,31 @@ log = logging.getLogger(__name__)
 class Daemon:
     """The running system: the hub and one pipeline per device."""
 
-    def __init__(self, settings: Settings, params: DetectorParams | None = None) -> None:
+    def __init__(self, settings: Settings, params: DetectorParams | None = None, *, data_dir: Path | None = None) -> None:
         self.settings = settings
+        self.data_dir = data_dir
         self.params = params or DetectorParams()
         self.hub = Hub()
         self.started = time.monotonic()
         self.pipelines: list[DevicePipeline] = []
         for number, spec in enumerate(settings.sources, start=1):
             kind = spec.partition(":")[0]
-            self.pipelines.append(DevicePipeline(f"{kind[:3]}-{number}", open_source(spec), self.hub, self.params))
+            self.pipelines.append(DevicePipeline(f"{kind[:3]}-{number}", self._open(spec, data_dir), self.hub, self.params))
         self._tasks: list[asyncio.Task[None]] = []
+        # Recording (twitchd.store): every pipeline hands its frames to the
+        # recorder, which ignores them unless a session is being recorded.
+        self.recorder = Recorder(data_dir)
+        for p in self.pipelines:
+            p.sink = self.recorder
+
+    @staticmethod
+    def _open(spec: str, data_dir: Path | None) -> Transport:
+        """``replay:SESSION`` plays a recorded session (it needs the data directory); the rest are sensors."""
+        if spec.startswith("replay:"):
+            from twitchd.store.replay import ReplayTransport
+
+            return ReplayTransport.from_spec(spec.partition(":")[2], data_dir)
+        return open_source(spec)
 
     def set_params(self, params: DetectorParams) -> None:
         """New detector settings for every device, from the next sample on."""
@@ -54,8 +71,21 @@ class Daemon:
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(p.run(), name=p.name) for p in self.pipelines]
+        self._tasks.append(asyncio.create_task(self._announce_recording(), name="recording-status"))
+
+    async def _announce_recording(self) -> None:
+        """Tell the dashboard about the recording once a second while it records or has failed."""
+        last_state = ""
+        while True:
+            status = self.recorder.status()
+            if status["state"] != "idle" or last_state != "idle":
+                self.hub.publish_display({"kind": "recording", **status})
+            last_state = status["state"]
+            await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
+        if self.recorder.recording:
+            await asyncio.to_thread(self.recorder.stop)
         for p in self.pipelines:
             await p.stop()
         for task in self._tasks:
@@ -153,5 +183,8 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
         finally:
             daemon.hub.unsubscribe(sub)
 
+    from twitchd.store.routes import add_recording_routes
+
+    add_recording_routes(app, daemon)
     app.mount("/", StaticFiles(directory=web_root(), html=True), name="web")
     return app

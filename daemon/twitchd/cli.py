@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from twitchd import __version__
 from twitchd.errors import ConfigError, TwitchdError
@@ -27,10 +28,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     settings = resolve(args.host, args.port, args.source, args.token)
     # Bad --source specs and detector settings fail here, before any port is bound.
-    daemon = Daemon(settings, DetectorParams().updated(**_detector_overrides(args.detector)))
+    daemon = Daemon(settings, DetectorParams().updated(**_detector_overrides(args.detector)), data_dir=args.data_dir)
     warm_up()
     app = create_app(settings, daemon)
     print(f"twitchd {__version__}: sources {', '.join(settings.sources)}", flush=True)
+    if args.record:
+        _start_recording(daemon, args)
     if not settings.loopback:
         print(f"listening on {settings.host}: reachable from the network, token required", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
@@ -46,6 +49,94 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     asyncio.run(serve())
     return 0 if server.started else 1
+
+
+# -- recording and sessions (twitchd.store) ----------------------------------
+def _start_recording(daemon: Any, args: argparse.Namespace) -> None:
+    """``run --record``: a store that cannot be written is reported, and acquisition goes on."""
+    from twitchd.store.recorder import SessionMeta
+
+    meta = SessionMeta(args.patient or "", args.muscle or "", args.side or "", args.technique or "",
+                       args.practitioner or "", args.notes or "")
+    try:
+        session_id = daemon.recorder.start(meta)
+    except TwitchdError as exc:
+        print(f"twitchd: {exc} (acquisition goes on without recording)", file=sys.stderr, flush=True)
+        return
+    print(f"recording session {session_id} into {daemon.recorder.path}", flush=True)
+
+
+def _cmd_sessions(args: argparse.Namespace) -> int:
+    import json
+
+    from twitchd.store.routes import export_to, session_detail
+    from twitchd.store.sessions import SessionStore
+
+    with SessionStore(args.data_dir) as store:
+        if args.action == "list":
+            rows = store.all()
+            if args.json:
+                print(json.dumps(rows, indent=1))
+            else:
+                for r in rows:
+                    who = " ".join(x for x in (r["patient"], r["muscle"], r["side"], r["technique"]) if x)
+                    print(f"{r['id']:>5}  {r['started_at'][:19]}  {r['duration_s']:>8.1f} s  {r['sample_rate']:>5} Hz"
+                          f"  {r['ltrs']:>4} LTRs  {who}{'' if r['complete'] else '  (not stopped cleanly)'}")
+        elif args.action == "show":
+            detail = session_detail(store, args.id)
+            if args.json:
+                print(json.dumps(detail, indent=1))
+            else:
+                for key, value in detail.items():
+                    if key.endswith("_list") or key in ("gaps", "devices"):
+                        value = len(value)
+                    print(f"{key:>14}: {value}")
+        elif args.action == "redetect":
+            _redetect(store, args)
+        elif args.action == "delete":
+            store.delete(args.id)
+            print(f"deleted session {args.id}", file=sys.stderr)
+        else:
+            show = _progress_printer() if args.format != "events" else None
+            written = export_to(store, args.id, args.format, args.out, show)
+            if show is not None:
+                print(file=sys.stderr)
+            print(f"wrote {args.out} ({written} {'rows' if args.format == 'events' else 'samples'})", file=sys.stderr)
+    return 0
+
+
+def _redetect(store: Any, args: argparse.Namespace) -> None:
+    """``sessions redetect``: the detector with other parameters, compared with the live events."""
+    import json
+
+    from twitchd.signal.params import DetectorParams
+    from twitchd.store.redetect import redetect
+
+    params = DetectorParams().updated(**_detector_overrides(args.detector))
+    new, comparison = redetect(store, args.id, params)
+    if args.json:
+        print(json.dumps({"events": [e.to_json() for e in new],
+                          "comparison": {k: c.__dict__ for k, c in comparison.items()}}, indent=1))
+        return
+    print(f"{'kind':<12}{'live':>6}{'new':>6}{'both':>6}  only live / only new (onset s)")
+    for kind, c in comparison.items():
+        print(f"{kind:<12}{c.live:>6}{c.new:>6}{c.both:>6}  {c.only_live} / {c.only_new}")
+
+
+def _progress_printer() -> Any:
+    """A one-line progress bar on stderr (every 5 % when stderr is not a terminal)."""
+    tty = sys.stderr.isatty()
+    last = [-1]
+
+    def show(done: int, total: int) -> None:
+        pct = int(100 * done / total) if total else 100
+        step = pct if tty else pct // 5 * 5
+        if step != last[0]:
+            last[0] = step
+            bar = "#" * (pct // 4)
+            print(f"\rexporting [{bar:<25}] {pct:3d} %", end="" if tty else "\n", file=sys.stderr, flush=True)
+
+    return show
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
@@ -119,13 +210,44 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the daemon and the dashboard")
     run.add_argument("--source", action="append", metavar="SPEC",
-                     help="simulated[:opts] or serial:PORT[@BAUD]; repeat for several devices (default: simulated; env TWITCHD_SOURCE)")
+                     help="simulated[:opts], serial:PORT[@BAUD] or replay:SESSION[,speed=X] (a recorded session); repeat for several devices (default: simulated; env TWITCHD_SOURCE)")
     run.add_argument("--host", help="address to listen on (default 127.0.0.1; env TWITCHD_HOST)")
     run.add_argument("--port", type=int, help="port (default 8765; env TWITCHD_PORT)")
     run.add_argument("--token", help="access token; generated when --host is not loopback (env TWITCHD_TOKEN)")
     run.add_argument("--detector", action="append", metavar="NAME=VALUE",
                      help="override a detector parameter (see docs/detector.md); repeatable")
+    run.add_argument("--data-dir", type=Path, help="where sessions are stored (default: ~/.local/share/twitchd;"
+                     " env TWITCHD_DATA_DIR)")
+    rec = run.add_argument_group("recording", "record a session from the start (or use the dashboard / API)")
+    rec.add_argument("--record", action="store_true", help="record everything acquired into the session store")
+    rec.add_argument("--patient", help="patient code (not a name)")
+    rec.add_argument("--muscle", help="e.g. upper trapezius")
+    rec.add_argument("--side", choices=("left", "right", "bilateral"))
+    rec.add_argument("--technique", help="e.g. compression, dry-needling")
+    rec.add_argument("--practitioner")
+    rec.add_argument("--notes")
     run.set_defaults(func=_cmd_run)
+
+    ses = sub.add_parser("sessions", help="list, show, export or delete recorded sessions")
+    ses_sub = ses.add_subparsers(dest="action", required=True)
+    data_dir_help = "the session store (default: ~/.local/share/twitchd; env TWITCHD_DATA_DIR)"
+    for action, text in (("list", "every session"), ("show", "one session and its events"),
+                         ("export", "write a session as EDF+, CSV or an event list"),
+                         ("redetect", "run the detector again, e.g. with other parameters, and compare"),
+                         ("delete", "delete a session")):
+        a = ses_sub.add_parser(action, help=text)
+        a.add_argument("--data-dir", type=Path, help=data_dir_help)
+        if action != "list":
+            a.add_argument("id", type=int)
+        if action in ("list", "show", "redetect"):
+            a.add_argument("--json", action="store_true", help="JSON for scripts")
+        if action == "redetect":
+            a.add_argument("--detector", action="append", metavar="NAME=VALUE",
+                           help="override a detector parameter (see docs/detector.md); repeatable")
+        if action == "export":
+            a.add_argument("--format", choices=("edf", "csv", "events"), default="csv")
+            a.add_argument("--out", type=Path, required=True)
+        a.set_defaults(func=_cmd_sessions)
 
     det = sub.add_parser("detect", help="run the detector over a CSV recording")
     det.add_argument("file", type=Path)

@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +64,20 @@ class DeviceInfo:
         return dict(self.__dict__)
 
 
+class SampleSink(Protocol):
+    """Where a recording takes the raw stream from (twitchd.store.recorder.Recorder).
+
+    Both calls are made on the data path and must return at once: a sink
+    queues, it never writes or waits. ``origin_raw`` is the sample index the
+    pipeline's stream time counts from, so event times can be placed exactly.
+    """
+
+    def on_data(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, sample_index: int,
+                counts: npt.NDArray[np.uint16], t0_us: int) -> None: ...
+
+    def on_event(self, name: str, event: Event) -> None: ...
+
+
 class DevicePipeline:
     def __init__(self, name: str, transport: Transport, hub: Hub, params: DetectorParams | None = None) -> None:
         self.name = name
@@ -83,6 +97,9 @@ class DevicePipeline:
         self._host_seq = 0
         self._last_status = 0.0
         self._stopping = False
+        # -- recording hook (twitchd.store); None when nothing records --
+        self.sink: SampleSink | None = None
+        self._origin_raw = 0
 
     # -- lifecycle ---------------------------------------------------------
     async def run(self) -> None:
@@ -190,15 +207,22 @@ class DevicePipeline:
             if lost >= 0x80000000:
                 return  # an old or repeated frame: never feed a sample twice
             self._record_gap(lost, det.samples_seen)
+        if self._next_index is None:
+            self._origin_raw = frame.sample_index
         self._next_index = (frame.sample_index + n) & 0xFFFFFFFF
         self.info.samples += n
         emg, force = cmap.emg_volts(frame.samples), cmap.force_newtons(frame.samples)
+        if self.sink is not None:
+            self.sink.on_data(self.name, self.info, cmap, self._origin_raw, frame.sample_index, frame.samples, frame.t0_us)
         events, filtered = det.process(emg, force)
         for event in events:
             if event.kind == PROVISIONAL:
                 self._flag_onset(self._to_stream_time(event))
             else:
-                self.hub.publish_event(self._to_stream_time(event), self.name)
+                stream_event = self._to_stream_time(event)
+                self.hub.publish_event(stream_event, self.name)
+                if self.sink is not None:
+                    self.sink.on_event(self.name, stream_event)
         self._add_display(filtered, force)
 
     def _flag_onset(self, event: Event) -> None:
