@@ -8,9 +8,7 @@ indices, and keeps reconnecting a lost link with backoff.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +23,7 @@ from twitchd.protocol import Command, Data, Hello, Opcode, SequenceGap, Status, 
 from twitchd.signal.calibration import ChannelMap
 from twitchd.signal.detector import PROVISIONAL, Detector
 from twitchd.signal.params import DetectorParams
+from twitchd.timeline import GapMap
 from twitchd.transports.base import Transport
 
 log = logging.getLogger(__name__)
@@ -90,8 +89,7 @@ class DevicePipeline:
         self._detector: Detector | None = None
         self._next_index: int | None = None
         # Detector sample index -> samples lost before it, for exact event times.
-        self._gap_at: list[int] = []
-        self._gap_lost: list[int] = []
+        self._gaps = GapMap(1.0)
         self._display: list[npt.NDArray[np.float64]] = []
         self._display_t0: float | None = None
         self._host_seq = 0
@@ -191,7 +189,7 @@ class DevicePipeline:
             # New device or new rate: detector time restarts with the stream.
             self._detector = Detector(hello.rate_hz, self.params, channel_map.emg_scale)
             self._next_index = None
-            self._gap_at, self._gap_lost = [], []
+            self._gaps = GapMap(hello.rate_hz)
             self._display, self._display_t0 = [], None
         log.log(logging.DEBUG if same else logging.INFO, "%s: %s %s (%s) at %d Hz", self.name, hello.board, hello.firmware, hello.device_id, hello.rate_hz)
 
@@ -217,9 +215,9 @@ class DevicePipeline:
         events, filtered = det.process(emg, force)
         for event in events:
             if event.kind == PROVISIONAL:
-                self._flag_onset(self._to_stream_time(event))
+                self._flag_onset(self._gaps.event(event))
             else:
-                stream_event = self._to_stream_time(event)
+                stream_event = self._gaps.event(event)
                 self.hub.publish_event(stream_event, self.name)
                 if self.sink is not None:
                     self.sink.on_event(self.name, stream_event)
@@ -237,28 +235,10 @@ class DevicePipeline:
     def _record_gap(self, lost: int, at: int) -> None:
         rate = self.info.rate_hz
         self.info.lost_samples += lost
-        before = self._gap_lost[-1] if self._gap_lost else 0
-        self._gap_at.append(at)
-        self._gap_lost.append(before + lost)
-        onset = (at + before) / rate
+        onset = self._gaps.add(at, lost)
         gap = Event("gap", onset, onset + lost / rate, onset + lost / rate, extra={"samples": float(lost)})
         self.hub.publish_event(gap, self.name)
         self._display, self._display_t0 = [], None  # the trace restarts after the hole
-
-    def _to_stream_time(self, event: Event) -> Event:
-        """Detector time skips lost samples; stream time does not."""
-        if not self._gap_at:
-            return event
-        rate = self.info.rate_hz
-
-        def shift(t: float) -> float:
-            if not math.isfinite(t):
-                return t
-            k = bisect.bisect_right(self._gap_at, round(t * rate)) - 1
-            return t + (self._gap_lost[k] / rate if k >= 0 else 0.0)
-
-        return Event(event.kind, shift(event.onset_s), shift(event.end_s), shift(event.decided_s),
-                     event.peak_emg_v, event.force_n, event.confidence, extra=event.extra)
 
     def _add_display(self, filtered: npt.NDArray[np.float64], force: npt.NDArray[np.float64]) -> None:
         rate = self.info.rate_hz

@@ -8,7 +8,7 @@ on the session's time axis and can be matched by onset.
 
 from __future__ import annotations
 
-import bisect
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ from twitchd.events import Event
 from twitchd.signal.detector import detect_offline
 from twitchd.signal.params import DetectorParams
 from twitchd.store.sessions import SessionStore, physical
+from twitchd.timeline import GapMap
 
 #: Two events of one kind are "the same" when their onsets are this close.
 MATCH_S = 0.1
@@ -37,13 +38,11 @@ def redetect(store: SessionStore, session_id: int, params: DetectorParams,
     """The new events, and per kind how they compare with the live ones."""
     dev = store.device(session_id, device)
     emg_parts, force_parts = [], []
-    gap_at: list[int] = []   # position in the concatenated samples where a gap begins
-    gap_lost: list[int] = []  # samples lost before that position, cumulative
+    gaps = GapMap(dev.rate_hz, origin_s=dev.first_index / dev.rate_hz)
     pos, expected = 0, dev.first_index
     for first, counts in store.chunks(session_id, dev.name):
         if first > expected:
-            gap_at.append(pos)
-            gap_lost.append((gap_lost[-1] if gap_lost else 0) + first - expected)
+            gaps.add(pos, first - expected)
         values = physical(dev.cmap, counts)
         emg_parts.append(values["emg_v"])
         force_parts.append(values.get("force_n", np.full(counts.shape[0], np.nan)))
@@ -52,14 +51,7 @@ def redetect(store: SessionStore, session_id: int, params: DetectorParams,
     if not emg_parts:
         return [], {}
     found = detect_offline(np.concatenate(emg_parts), np.concatenate(force_parts), dev.rate_hz, params)
-    rate, origin = dev.rate_hz, dev.first_index / dev.rate_hz
-
-    def shift(t: float) -> float:
-        k = bisect.bisect_right(gap_at, round(t * rate)) - 1
-        return t + origin + (gap_lost[k] / rate if k >= 0 else 0.0)
-
-    new = [Event(e.kind, shift(e.onset_s), shift(e.end_s), shift(e.decided_s), e.peak_emg_v, e.force_n,
-                 e.confidence, dev.name, extra=e.extra) for e in found if e.kind != "gap"]
+    new = [dataclasses.replace(gaps.event(e), device=dev.name) for e in found if e.kind != "gap"]
     return new, compare(store.events(session_id, dev.name), new)
 
 
