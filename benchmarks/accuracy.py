@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from twitchd.signal.matching import match_onsets
+
 KINDS = ("ltr", "twitch", "contraction", "artifact", "press")
 CONDITIONS = [
     {"rate": r, "bits": b, "mains": m, "snr": s}
@@ -64,17 +66,12 @@ def score(truth: list[dict[str, float]], found: list[dict[str, float]], end_s: f
         tol = 0.5 if kind == "press" else 0.1
         wanted = [t for t in truth if t["kind"] == kind]
         got = [f for f in found if f["kind"] == kind]
-        used: set[int] = set()
-        for t in wanted:
-            hit = next((i for i, f in enumerate(got) if i not in used and abs(f["onset_s"] - t["onset_s"]) <= tol), None)
-            if hit is None:
-                into.fn[kind] += 1
-                continue
-            used.add(hit)
-            into.tp[kind] += 1
-            if kind == "ltr":
-                into.latency.append(got[hit]["decided_s"] - t["onset_s"])
-        into.fp[kind] += len(got) - len(used)
+        pairs = match_onsets([t["onset_s"] for t in wanted], [f["onset_s"] for f in got], tol)
+        into.tp[kind] += len(pairs)
+        into.fn[kind] += len(wanted) - len(pairs)
+        into.fp[kind] += len(got) - len(pairs)
+        if kind == "ltr":
+            into.latency += [got[j]["decided_s"] - wanted[i]["onset_s"] for i, j in pairs]
     for kind in into.ltr_on:
         others = [t for t in truth if t["kind"] == kind]
         into.true_count[kind] += len(others)

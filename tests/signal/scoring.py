@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from twitchd.signal.matching import match_onsets
+
 
 class Timed(Protocol):
     kind: str
@@ -14,16 +16,9 @@ class Timed(Protocol):
 
 def match(truth: Sequence[Timed], found: Sequence[Timed], kind: str, tolerance_s: float = 0.1) -> tuple[int, int, int]:
     """(true positives, false positives, false negatives) for one kind, onset within tolerance."""
-    wanted = [t for t in truth if t.kind == kind]
-    got = [f for f in found if f.kind == kind]
-    used: set[int] = set()
-    tp = 0
-    for t in wanted:
-        for i, f in enumerate(got):
-            if i not in used and abs(f.onset_s - t.onset_s) <= tolerance_s:
-                used.add(i)
-                tp += 1
-                break
+    wanted = [t.onset_s for t in truth if t.kind == kind]
+    got = [f.onset_s for f in found if f.kind == kind]
+    tp = len(match_onsets(wanted, got, tolerance_s))
     return tp, len(got) - tp, len(wanted) - tp
 
 

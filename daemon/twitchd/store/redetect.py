@@ -16,6 +16,7 @@ import numpy as np
 
 from twitchd.events import Event
 from twitchd.signal.detector import detect_offline
+from twitchd.signal.matching import match_onsets
 from twitchd.signal.params import DetectorParams
 from twitchd.store.sessions import SessionStore, physical
 from twitchd.timeline import GapMap
@@ -56,19 +57,15 @@ def redetect(store: SessionStore, session_id: int, params: DetectorParams,
 
 
 def compare(live: list[dict[str, Any]], new: list[Event]) -> dict[str, KindComparison]:
-    """Greedy one-to-one matching by onset within MATCH_S, kind by kind."""
+    """One-to-one matching by onset within MATCH_S, kind by kind."""
     out: dict[str, KindComparison] = {}
     for kind in sorted({e["kind"] for e in live} | {e.kind for e in new}):
         a = sorted(float(e["onset_s"]) for e in live if e["kind"] == kind)
         b = sorted(e.onset_s for e in new if e.kind == kind)
-        c = out[kind] = KindComparison(live=len(a), new=len(b))
-        unused = list(b)
-        for t in a:
-            best = min(unused, key=lambda u: abs(u - t), default=None)
-            if best is not None and abs(best - t) <= MATCH_S:
-                unused.remove(best)
-                c.both += 1
-            else:
-                c.only_live.append(round(t, 4))
-        c.only_new = [round(u, 4) for u in unused]
+        pairs = match_onsets(a, b, MATCH_S)
+        matched_a, matched_b = {i for i, _ in pairs}, {j for _, j in pairs}
+        out[kind] = KindComparison(
+            live=len(a), new=len(b), both=len(pairs),
+            only_live=[round(t, 4) for i, t in enumerate(a) if i not in matched_a],
+            only_new=[round(t, 4) for j, t in enumerate(b) if j not in matched_b])
     return out
