@@ -28,7 +28,7 @@ from twitchd.pipeline import DevicePipeline
 from twitchd.settings import Settings
 from twitchd.store.recorder import Recorder
 from twitchd.signal.params import DetectorParams
-from twitchd.transports import Transport, open_source
+from twitchd.transports import open_source
 from twitchd.webassets import web_root
 
 log = logging.getLogger(__name__)
@@ -46,22 +46,13 @@ class Daemon:
         self.pipelines: list[DevicePipeline] = []
         for number, spec in enumerate(settings.sources, start=1):
             kind = spec.partition(":")[0]
-            self.pipelines.append(DevicePipeline(f"{kind[:3]}-{number}", self._open(spec, data_dir), self.hub, self.params))
+            self.pipelines.append(DevicePipeline(f"{kind[:3]}-{number}", open_source(spec, data_dir), self.hub, self.params))
         self._tasks: list[asyncio.Task[None]] = []
         # Recording (twitchd.store): every pipeline hands its frames to the
         # recorder, which ignores them unless a session is being recorded.
         self.recorder = Recorder(data_dir)
         for p in self.pipelines:
             p.sink = self.recorder
-
-    @staticmethod
-    def _open(spec: str, data_dir: Path | None) -> Transport:
-        """``replay:SESSION`` plays a recorded session (it needs the data directory); the rest are sensors."""
-        if spec.startswith("replay:"):
-            from twitchd.store.replay import ReplayTransport
-
-            return ReplayTransport.from_spec(spec.partition(":")[2], data_dir)
-        return open_source(spec)
 
     def set_params(self, params: DetectorParams) -> None:
         """New detector settings for every device, from the next sample on."""

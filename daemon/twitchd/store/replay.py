@@ -23,7 +23,7 @@ from twitchd.errors import SourceSpecError, StoreError, TransportError
 from twitchd.protocol import Data, Hello, encode_frame
 from twitchd.protocol.frames import ChannelInfo
 from twitchd.store.sessions import DeviceRecord, SessionStore
-from twitchd.transports.base import Transport
+from twitchd.transports.base import Transport, parse_options
 
 TICK_S = 0.01
 FRAME_SAMPLES = 20
@@ -52,18 +52,14 @@ class ReplayTransport(Transport):
     @classmethod
     def from_spec(cls, rest: str, data_dir: Path | None) -> ReplayTransport:
         """``ID[,speed=X]``; the session is checked now, so a typo fails before the port is bound."""
-        head, *opts = [p.strip() for p in rest.split(",")]
-        speed = 1.0
-        for opt in opts:
-            key, _, value = opt.partition("=")
-            if key != "speed":
-                raise SourceSpecError(f"unknown replay option {opt!r} (replay:SESSION[,speed=X])")
-            try:
-                speed = float(value)
-            except ValueError:
-                speed = -1.0
-            if not 0.01 <= speed <= 1000:
-                raise SourceSpecError(f"replay speed must be 0.01-1000, got {value!r}")
+        head, *items = [p.strip() for p in rest.split(",")]
+        value = parse_options(items, ("speed",), "replay:SESSION[,speed=X]").get("speed", "1")
+        try:
+            speed = float(value)
+        except ValueError:
+            speed = -1.0
+        if not 0.01 <= speed <= 1000:
+            raise SourceSpecError(f"replay speed must be 0.01-1000, got {value!r}")
         if not re.fullmatch(r"[0-9]+", head):
             raise SourceSpecError(f"replay wants a session id, got {head!r} (see `twitchd sessions list`)")
         transport = cls(data_dir, int(head), speed, f"replay:{rest}")

@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from types import TracebackType
+
+from twitchd.errors import SourceSpecError
+
+
+def parse_options(items: Iterable[str], allowed: Iterable[str], usage: str) -> dict[str, str]:
+    """``key=value`` items of a source spec, checked against the keys the source knows."""
+    known = set(allowed)
+    opts: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in items)):
+        key, sep, value = item.partition("=")
+        if not sep or key not in known:
+            raise SourceSpecError(f"bad source option {item!r}: {usage}")
+        opts[key] = value
+    return opts
 
 
 class Transport(abc.ABC):

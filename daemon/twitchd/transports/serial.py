@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+from pathlib import Path
 
 import serial
 
@@ -27,7 +28,7 @@ class SerialTransport(Transport):
         self._serial: serial.Serial | None = None
 
     @classmethod
-    def from_spec(cls, rest: str) -> SerialTransport:
+    def from_spec(cls, rest: str, data_dir: Path | None = None) -> SerialTransport:
         port, _, baud = rest.partition("@")
         if not port:
             raise SourceSpecError("serial source needs a port, e.g. serial:/dev/ttyUSB0 or serial:COM3@921600")

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from twitchd.errors import SourceSpecError, TransportError
 from twitchd.sim.device import SimulatedDevice
 from twitchd.sim.session import SimConfig
-from twitchd.transports.base import Transport
+from twitchd.transports.base import Transport, parse_options
+
+OPTIONS = ("seed", "rate", "bits", "mains", "snr", "speed", "id")
+USAGE = ("simulated[:seed=N,rate=250-4000,bits=10|12,mains=50|60,snr=normal|low,speed=0.01-1000,id=TW-…]")
 
 #: How often the simulated board hands over bytes (a USB-serial adapter with a
 #: low latency timer delivers every few ms; 10 ms keeps the loop light).
@@ -28,13 +32,8 @@ class SimulatedTransport(Transport):
         self._last: float | None = None
 
     @classmethod
-    def from_spec(cls, rest: str) -> SimulatedTransport:
-        opts: dict[str, str] = {}
-        for item in filter(None, (p.strip() for p in rest.split(","))):
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise SourceSpecError(f"simulated source option {item!r} needs key=value")
-            opts[key] = value
+    def from_spec(cls, rest: str, data_dir: Path | None = None) -> SimulatedTransport:
+        opts = parse_options(rest.split(","), OPTIONS, USAGE)
         try:
             cfg = SimConfig(
                 seed=int(opts.pop("seed", 1)), rate_hz=int(opts.pop("rate", 2000)),
@@ -45,11 +44,9 @@ class SimulatedTransport(Transport):
             device_id = opts.pop("id", f"TW-SIM{cfg.seed:03d}")
         except ValueError as exc:
             raise SourceSpecError(f"bad simulated source option: {exc}") from exc
-        if opts:
-            raise SourceSpecError(f"unknown simulated source option(s): {', '.join(opts)}")
         if cfg.snr not in ("normal", "low") or cfg.adc_bits not in (10, 12) or not 250 <= cfg.rate_hz <= 4000 \
                 or not 0.01 <= speed <= 1000:
-            raise SourceSpecError("simulated source: snr normal|low, bits 10|12, rate 250-4000, speed 0.01-1000")
+            raise SourceSpecError(USAGE)
         if cfg.adc_bits == 10:
             cfg = SimConfig(cfg.seed, cfg.rate_hz, 10, 5.0, cfg.mains_hz, cfg.snr)  # an Uno at 5 V
         spec = "simulated" + (f":{rest}" if rest else "")
