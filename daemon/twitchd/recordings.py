@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -20,6 +21,9 @@ from twitchd.errors import InputFileError
 from twitchd.events import Event
 from twitchd.sim import sensors
 from twitchd.sim.session import SessionSimulator, SimConfig, TruthEvent
+
+#: How each recording column is printed (µV resolution for volts, mN for force).
+CSV_FORMATS = {"time_s": "%.6f", "emg_v": "%.6f", "env_v": "%.6f", "force_n": "%.4f"}
 
 EVENT_FIELDS = ("kind", "onset_s", "end_s", "decided_s", "peak_emg_v", "force_n", "confidence")
 
@@ -73,23 +77,29 @@ def write_events(events: list[Event], fmt: str, out: TextIO) -> None:
         writer.writerow(["" if row[f] is None else row[f] for f in EVENT_FIELDS])
 
 
+def write_samples(out: TextIO, columns: Sequence[str], values: Mapping[str, npt.NDArray[np.float64]]) -> None:
+    """Rows of a recording CSV, in ``columns`` order; the caller writes the header once."""
+    buf = io.StringIO()
+    np.savetxt(buf, np.column_stack([values[c] for c in columns]), delimiter=",",
+               fmt=[CSV_FORMATS[c] for c in columns])
+    out.write(buf.getvalue())
+
+
 def simulate_csv(cfg: SimConfig, duration_s: float, out: Path) -> tuple[Path, list[TruthEvent]]:
     """A simulated recording as the daemon would calibrate it, and its truth beside it."""
     sim = SessionSimulator(cfg)
     n = int(round(duration_s * cfg.rate_hz))
     lsb = cfg.supply_v / cfg.full_scale
     truth_path = out.with_name(out.stem + ".truth.jsonl")
+    columns = ("time_s", "emg_v", "env_v", "force_n")
     with out.open("w", newline="") as fh:
-        fh.write("time_s,emg_v,env_v,force_n\n")
+        fh.write(",".join(columns) + "\n")
         for start in range(0, n, 200_000):
             counts = sim.read(min(200_000, n - start))
-            t = (start + np.arange(len(counts))) / cfg.rate_hz
             volts = counts.astype(np.float64) * lsb
-            force = sensors.fsr_newtons(volts[:, 2], cfg.supply_v)
-            buf = io.StringIO()
-            np.savetxt(buf, np.column_stack([t, volts[:, 0], volts[:, 1], force]), delimiter=",",
-                       fmt=("%.6f", "%.6f", "%.6f", "%.4f"))
-            fh.write(buf.getvalue())
+            write_samples(fh, columns, {
+                "time_s": (start + np.arange(len(counts))) / cfg.rate_hz, "emg_v": volts[:, 0],
+                "env_v": volts[:, 1], "force_n": sensors.fsr_newtons(volts[:, 2], cfg.supply_v)})
     truth = sim.truth_until(n / cfg.rate_hz)
     with truth_path.open("w") as fh:
         for event in truth:

@@ -50,6 +50,11 @@ class ChannelMap:
     def emg_volts(self, counts: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
         return counts[:, self.emg].astype(np.float64) * self.emg_scale
 
+    def env_volts(self, counts: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
+        if self.env is None:
+            return np.full(counts.shape[0], np.nan)
+        return counts[:, self.env].astype(np.float64) * self.env_scale
+
     def force_newtons(self, counts: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
         if self.force is None:
             return np.full(counts.shape[0], np.nan)

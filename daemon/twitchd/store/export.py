@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twitchd.errors import StoreError
-from twitchd.recordings import EVENT_FIELDS
+from twitchd.recordings import EVENT_FIELDS, write_samples
 from twitchd.store.sessions import SessionStore, physical
 
 FORMATS = ("edf", "csv", "events")
@@ -46,16 +45,12 @@ def export_csv(store: SessionStore, session_id: int, out: TextIO, device: str | 
     dev = store.device(session_id, device)
     columns = ["time_s", "emg_v"] + (["force_n"] if dev.cmap.force is not None else []) + \
         (["env_v"] if dev.cmap.env is not None else [])
-    fmts = {"time_s": "%.6f", "emg_v": "%.6f", "force_n": "%.4f", "env_v": "%.6f"}
     out.write(",".join(columns) + "\n")
     done = 0
     for first, counts in store.chunks(session_id, dev.name):
         values = physical(dev.cmap, counts)
-        t = (first + np.arange(counts.shape[0])) / dev.rate_hz
-        table = np.column_stack([t] + [values[c] for c in columns[1:]])
-        buf = io.StringIO()
-        np.savetxt(buf, table, delimiter=",", fmt=[fmts[c] for c in columns])
-        out.write(buf.getvalue())
+        values["time_s"] = (first + np.arange(counts.shape[0])) / dev.rate_hz
+        write_samples(out, columns, values)
         done += counts.shape[0]
         progress(done, dev.samples)
     return done

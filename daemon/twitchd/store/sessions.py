@@ -191,5 +191,5 @@ def physical(cmap: ChannelMap, counts: npt.NDArray[np.uint16]) -> dict[str, npt.
     if cmap.force is not None:
         out["force_n"] = cmap.force_newtons(counts)
     if cmap.env is not None:
-        out["env_v"] = counts[:, cmap.env].astype(np.float64) * cmap.env_scale
+        out["env_v"] = cmap.env_volts(counts)
     return out
