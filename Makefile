@@ -20,7 +20,8 @@ test-fast:
 
 bench:
 	@scripts/python-env.sh test
-	.venv/bin/python benchmarks/detector_speed.py
+	.venv/bin/twitchd bench detector
+	.venv/bin/python benchmarks/decoder_speed.py
 
 # The Uno image (ELF/HEX, with flash and RAM use), the host tests of the C++ core
 # and the simavr harness; installs Debian's AVR toolchain and simavr first.

@@ -21,7 +21,7 @@ from twitchd.sim import sensors
 from twitchd.sim.session import SessionSimulator, SimConfig
 
 
-def _best(runs: int, fn: Callable[[], object]) -> float:
+def best_of(runs: int, fn: Callable[[], object]) -> float:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -41,7 +41,7 @@ def detector_bench(minutes: float = 60.0, neurokit_minutes: float = 2.0, block: 
     lsb = cfg.supply_v / cfg.full_scale
     emg = counts[:, 0] * lsb
     force = sensors.fsr_newtons(counts[:, 2] * lsb, cfg.supply_v)
-    whole = _best(3, lambda: detect_offline(emg, force, cfg.rate_hz, block=block))
+    whole = best_of(3, lambda: detect_offline(emg, force, cfg.rate_hz, block=block))
     result: dict[str, Any] = {
         "recording_s": n / cfg.rate_hz, "rate_hz": cfg.rate_hz, "block_samples": block,
         "seconds": round(whole, 4), "samples_per_s": round(n / whole),
@@ -49,10 +49,10 @@ def detector_bench(minutes: float = 60.0, neurokit_minutes: float = 2.0, block: 
         "cores": os.cpu_count(),
     }
     short = min(n, 60 * cfg.rate_hz)
-    per_frame = _best(1, lambda: detect_offline(emg[:short], force[:short], cfg.rate_hz, block=10))
+    per_frame = best_of(1, lambda: detect_offline(emg[:short], force[:short], cfg.rate_hz, block=10))
     result["samples_per_s_frame_blocks"] = round(short / per_frame)
     m = min(n, int(neurokit_minutes * 60 * cfg.rate_hz))
-    ours = _best(3, lambda: detect_offline(emg[:m], force[:m], cfg.rate_hz, block=block))
+    ours = best_of(3, lambda: detect_offline(emg[:m], force[:m], cfg.rate_hz, block=block))
     try:
         import neurokit2 as nk
     except ImportError:
@@ -64,7 +64,7 @@ def detector_bench(minutes: float = 60.0, neurokit_minutes: float = 2.0, block: 
         signals, _ = nk.emg_process(emg[:m], sampling_rate=cfg.rate_hz)
         nk.emg_activation(signals["EMG_Amplitude"], sampling_rate=cfg.rate_hz)
 
-    theirs = _best(1, neurokit)
+    theirs = best_of(1, neurokit)
     result.update({
         "neurokit2": nk.__version__, "neurokit2_slice_s": m / cfg.rate_hz,
         "neurokit2_seconds": round(theirs, 3), "twitchd_slice_seconds": round(ours, 5),

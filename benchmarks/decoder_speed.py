@@ -1,33 +1,19 @@
-"""Speed of the hot paths, measured side by side in one run.
+"""Speed of the frame decoder: the numba decoder against a plain-Python one
+(split, COBS loop, binascii CRC, and the same frame parser) on the same bytes,
+side by side in one run. The detector's speed is `twitchd bench detector`.
 
-- detector: samples/s on a simulated 2 kHz recording, and the ratio to real time;
-- decoder: wire bytes/s of the numba decoder against a plain-Python decoder
-  (split, COBS loop, binascii CRC, and the same frame parser) on the same bytes.
-
-Usage: .venv/bin/python benchmarks/detector_speed.py [--minutes M]
+Usage: .venv/bin/python benchmarks/decoder_speed.py [--minutes M]
 """
 
 from __future__ import annotations
 
 import argparse
 import binascii
-import time
 
-import numpy as np
-
+from twitchd.bench import best_of
 from twitchd.protocol import Data, StreamDecoder, encode_frame, parse_frame
-from twitchd.signal.detector import detect_offline, warm_up
-from twitchd.sim import sensors
+from twitchd.signal.detector import warm_up
 from twitchd.sim.session import SessionSimulator, SimConfig
-
-
-def best_of(runs: int, fn: object) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def cobs_decode_py(piece: bytes) -> bytes | None:
@@ -62,14 +48,6 @@ def main() -> None:
     cfg = SimConfig(seed=1)
     n = int(args.minutes * 60 * cfg.rate_hz)
     counts = SessionSimulator(cfg).read(n)
-    lsb = cfg.supply_v / cfg.full_scale
-    emg = counts[:, 0] * lsb
-    force = sensors.fsr_newtons(counts[:, 2] * lsb, cfg.supply_v)
-
-    t_det = best_of(3, lambda: detect_offline(emg, force, cfg.rate_hz))
-    rate = n / t_det
-    print(f"detector: {n:,} samples ({args.minutes:g} min at 2 kHz) in {t_det:.3f} s = "
-          f"{rate / 1e6:.1f} M samples/s on one core = {rate / cfg.rate_hz:,.0f}x real time")
 
     frames = [Data(i & 0xFFFF, i * 10, i * 5000, counts[i * 10:(i + 1) * 10]) for i in range(min(n // 10, 120_000))]
     wire = b"".join(encode_frame(f) for f in frames)
