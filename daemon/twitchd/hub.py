@@ -97,11 +97,15 @@ class Hub:
         return self._next_id - 1
 
     def events_since(self, since: int, limit: int, kinds: Iterable[str] | None = None) -> list[Event]:
+        """Events numbered after ``since``, oldest first. Ids rise by one, so the
+        walk starts at the newest end and stops at ``since``: a client catching
+        up after a reconnect costs what it missed, not the whole history."""
         wanted = set(kinds) if kinds else None
-        out = []
-        for event in self._history:
-            if event.id > since and (wanted is None or event.kind in wanted):
-                out.append(event)
-                if len(out) >= limit:
-                    break
-        return out
+        newer = []
+        for event in reversed(self._history):
+            if event.id <= since:
+                break
+            if wanted is None or event.kind in wanted:
+                newer.append(event)
+        newer.reverse()
+        return newer[:limit]
