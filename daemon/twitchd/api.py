@@ -13,15 +13,16 @@ import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, HTTPException, Path, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
 
 from twitchd import __version__
-from twitchd.errors import ConfigError
+from twitchd.errors import ConfigError, SourceSpecError
 from twitchd.events import KINDS
 from twitchd.hub import Hub
 from twitchd.pipeline import DevicePipeline
@@ -29,30 +30,73 @@ from twitchd.settings import Settings
 from twitchd.store.recorder import Recorder
 from twitchd.signal.params import DetectorParams
 from twitchd.transports import open_source
+from twitchd.transports.catalog import client_source, serial_ports
 from twitchd.webassets import web_root
 
 log = logging.getLogger(__name__)
 
 
+class DeviceIn(BaseModel):
+    source: str = Field(min_length=1, max_length=200, description="simulated[:k=v,…], serial:PORT, ble:NAME, replay:ID")
+
+
 class Daemon:
     """The running system: the hub and one pipeline per device."""
 
-    def __init__(self, settings: Settings, params: DetectorParams | None = None, *, data_dir: Path | None = None) -> None:
+    def __init__(self, settings: Settings, params: DetectorParams | None = None, *, data_dir: FsPath | None = None) -> None:
         self.settings = settings
         self.data_dir = data_dir
         self.params = params or DetectorParams()
         self.hub = Hub()
         self.started = time.monotonic()
         self.pipelines: list[DevicePipeline] = []
-        for number, spec in enumerate(settings.sources, start=1):
-            kind = spec.partition(":")[0]
-            self.pipelines.append(DevicePipeline(f"{kind[:3]}-{number}", open_source(spec, data_dir), self.hub, self.params))
+        self._numbers = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._device_tasks: dict[str, asyncio.Task[None]] = {}
+        self._running = False
         # Recording (twitchd.store): every pipeline hands its frames to the
         # recorder, which ignores them unless a session is being recorded.
         self.recorder = Recorder(data_dir)
-        for p in self.pipelines:
-            p.sink = self.recorder
+        for spec in settings.sources:
+            self._make_pipeline(spec)
+
+    def _make_pipeline(self, spec: str) -> DevicePipeline:
+        """A pipeline for ``spec`` (SourceSpecError if malformed), not yet running."""
+        transport = open_source(spec, self.data_dir)
+        self._numbers += 1
+        kind = spec.partition(":")[0]
+        pipeline = DevicePipeline(f"{kind[:3]}-{self._numbers}", transport, self.hub, self.params)
+        pipeline.sink = self.recorder
+        self.pipelines.append(pipeline)
+        return pipeline
+
+    def pipeline(self, device: str) -> DevicePipeline | None:
+        return next((p for p in self.pipelines if p.name == device), None)
+
+    async def add_source(self, spec: str) -> DevicePipeline:
+        """Connect one more sensor while running; its pipeline starts at once."""
+        pipeline = self._make_pipeline(spec)
+        if self._running:
+            self._device_tasks[pipeline.name] = asyncio.create_task(pipeline.run(), name=pipeline.name)
+        self.hub.publish_display(pipeline.status_message())
+        return pipeline
+
+    async def remove_device(self, device: str) -> bool:
+        """Disconnect a sensor: stop its pipeline and close its link; False if unknown."""
+        pipeline = self.pipeline(device)
+        if pipeline is None:
+            return False
+        self.pipelines.remove(pipeline)
+        await pipeline.stop()
+        task = self._device_tasks.pop(device, None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await pipeline.transport.close()
+        self.hub.publish_display({"kind": "removed", "device": device})
+        return True
 
     def set_params(self, params: DetectorParams) -> None:
         """New detector settings for every device, from the next sample on."""
@@ -61,7 +105,8 @@ class Daemon:
             p.set_params(params)
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(p.run(), name=p.name) for p in self.pipelines]
+        self._running = True
+        self._device_tasks = {p.name: asyncio.create_task(p.run(), name=p.name) for p in self.pipelines}
         self._tasks.append(asyncio.create_task(self._announce_recording(), name="recording-status"))
 
     async def _announce_recording(self) -> None:
@@ -77,13 +122,16 @@ class Daemon:
     async def stop(self) -> None:
         if self.recorder.recording:
             await asyncio.to_thread(self.recorder.stop)
+        self._running = False
         for p in self.pipelines:
             await p.stop()
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._device_tasks.values()]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self._tasks, self._device_tasks = [], {}
 
 
 def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
@@ -122,6 +170,31 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     @app.get("/api/devices")
     async def devices() -> list[dict[str, Any]]:
         return [p.info.to_json() for p in daemon.pipelines]
+
+    @app.get("/api/ports")
+    async def ports() -> dict[str, Any]:
+        """Serial ports a sensor may be on (BLE sensors come from a scan)."""
+        found = await asyncio.to_thread(serial_ports)
+        return {"serial": [p.to_json() for p in found]}
+
+    @app.post("/api/devices", status_code=201)
+    async def connect_device(body: DeviceIn) -> dict[str, Any]:
+        """Connect a sensor by source spec; serial ports only from GET /api/ports."""
+        started = [p.transport.spec.removeprefix("serial:") for p in daemon.pipelines]
+        try:
+            spec = client_source(body.source, [s.partition(":")[2] for s in settings.sources] + started)
+            if any(p.transport.spec == spec for p in daemon.pipelines):
+                raise HTTPException(409, f"{spec} is already connected")
+            pipeline = await daemon.add_source(spec)
+        except SourceSpecError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return pipeline.info.to_json()
+
+    @app.delete("/api/devices/{device}")
+    async def disconnect_device(device: Annotated[str, Path(pattern=r"^[a-z]{1,3}-[0-9]{1,6}$")]) -> dict[str, Any]:
+        if not await daemon.remove_device(device):
+            raise HTTPException(404, f"no device {device}")
+        return {"removed": device}
 
     @app.get("/api/events")
     async def events(

@@ -78,3 +78,28 @@ def test_the_detector_settings_can_be_read_changed_and_reset() -> None:
         assert c.put("/api/detector", json={"nonsense": 1}).status_code == 422
         assert c.put("/api/detector", json={"press_on_n": "strong"}).status_code == 422
         assert c.delete("/api/detector").json()["values"]["press_on_n"] == 2.0
+
+
+def test_a_second_sensor_is_connected_and_disconnected_while_running() -> None:
+    with client() as c:
+        made = c.post("/api/devices", json={"source": "simulated:seed=9,speed=20"})
+        assert made.status_code == 201 and made.json()["id"] == "sim-2"
+        assert [d["id"] for d in c.get("/api/devices").json()] == ["sim-1", "sim-2"]
+        assert c.post("/api/devices", json={"source": "simulated:seed=9,speed=20"}).status_code == 409
+        assert c.delete("/api/devices/sim-2").json() == {"removed": "sim-2"}
+        assert [d["id"] for d in c.get("/api/devices").json()] == ["sim-1"]
+        assert c.delete("/api/devices/sim-2").status_code == 404
+
+
+@pytest.mark.parametrize("source", ["serial:/etc/passwd", "serial:../../dev/sda", "replay:../x.db", "ble:",
+                                    "simulated:seed=$(rm)", "file:/tmp/x", "serial:/dev/ttyUSB0@fast"])
+def test_a_client_cannot_make_the_daemon_open_an_arbitrary_path(source: str) -> None:
+    with client() as c:
+        answer = c.post("/api/devices", json={"source": source})
+        assert answer.status_code == 422, answer.text
+        assert len(c.get("/api/devices").json()) == 1
+
+
+def test_the_serial_ports_list_answers_even_with_no_adapters() -> None:
+    with client() as c:
+        assert isinstance(c.get("/api/ports").json()["serial"], list)
