@@ -27,6 +27,7 @@ from twitchd.events import KINDS
 from twitchd.hub import Hub
 from twitchd.pipeline import DevicePipeline
 from twitchd.settings import Settings
+from twitchd.store.calibrations import CalibrationBook
 from twitchd.store.recorder import Recorder
 from twitchd.signal.params import DetectorParams
 from twitchd.transports import open_source
@@ -57,6 +58,7 @@ class Daemon:
         # Recording (twitchd.store): every pipeline hands its frames to the
         # recorder, which ignores them unless a session is being recorded.
         self.recorder = Recorder(data_dir)
+        self.calibrations = CalibrationBook(data_dir)
         for spec in settings.sources:
             self._make_pipeline(spec)
 
@@ -65,7 +67,8 @@ class Daemon:
         transport = open_source(spec, self.data_dir)
         self._numbers += 1
         kind = spec.partition(":")[0]
-        pipeline = DevicePipeline(f"{kind[:3]}-{self._numbers}", transport, self.hub, self.params)
+        pipeline = DevicePipeline(f"{kind[:3]}-{self._numbers}", transport, self.hub, self.params,
+                                  calibrations=self.calibrations)
         pipeline.sink = self.recorder
         self.pipelines.append(pipeline)
         return pipeline

@@ -152,6 +152,51 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    """Zero and known weights on the FSR; the fitted curve is stored for this sensor's id."""
+    import json
+
+    from twitchd.calibrate import DEFAULT_MASSES_KG, DEFAULT_WEIGHTS_N, calibrate, parse_weight, report
+    from twitchd.store.calibrations import CalibrationBook
+    from twitchd.transports import open_source
+
+    book = CalibrationBook(args.data_dir)
+    if args.list:
+        cals = book.all()
+        if args.json:
+            print(json.dumps([c.to_json() for c in cals], indent=2))
+        for c in [] if args.json else cals:
+            print(f"{c.device_id}: {c.note}")
+        if not cals and not args.json:
+            print(f"no calibrations in {book.folder}")
+        return 0
+    if not args.source:
+        raise ConfigError("calibrate needs --source (the sensor to calibrate), or --list")
+    text = args.weights
+    if text is None and sys.stdin.isatty() and not args.json:
+        default = " ".join(f"{m * 1000:g}g" if m < 1 else f"{m:g}kg" for m in DEFAULT_MASSES_KG)
+        text = input(f"Known weights you will place, lightest first [{default}]: ").strip() or None
+    weights = [parse_weight(w) for w in text.replace(",", " ").split()] if text else list(DEFAULT_WEIGHTS_N)
+    say = (lambda line: print(line, file=sys.stderr, flush=True)) if args.json else (lambda line: print(line, flush=True))
+
+    async def go() -> Any:
+        transport = open_source(args.source, args.data_dir)
+        await transport.open()
+        try:
+            return await calibrate(transport, weights, say)
+        finally:
+            await transport.close()
+
+    cal = asyncio.run(go())
+    path = book.put(cal)
+    if args.json:
+        print(json.dumps({**cal.to_json(), "path": str(path)}, indent=2))
+    else:
+        print(report(cal))
+        print(f"saved for sensor {cal.device_id} in {path}; every later session with it uses this curve")
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from twitchd.recordings import simulate_csv
     from twitchd.sim.session import SimConfig
@@ -263,6 +308,16 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--neurokit-minutes", type=_positive, default=2.0, help="slice that NeuroKit2 processes (default 2)")
     bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
     bench.set_defaults(func=_cmd_bench)
+
+    cal = sub.add_parser("calibrate", help="calibrate a sensor's force channel with known weights")
+    cal.add_argument("--source", metavar="SPEC", help="the sensor, e.g. serial:/dev/ttyACM0 (simulated:rig=1 is a test rig)")
+    cal.add_argument("--weights", metavar="LIST", help="known weights in the order you will place them, "
+                     "e.g. 100g,200g,500g,1kg,2kg (the default; at least two)")
+    cal.add_argument("--data-dir", type=Path, help="where calibrations are kept (default: ~/.local/share/twitchd;"
+                     " env TWITCHD_DATA_DIR)")
+    cal.add_argument("--list", action="store_true", help="list the stored calibrations instead")
+    cal.add_argument("--json", action="store_true", help="JSON on stdout (prompts go to stderr)")
+    cal.set_defaults(func=_cmd_calibrate)
 
     sim = sub.add_parser("simulate", help="write a simulated recording and its true events")
     sim.add_argument("--duration", type=_positive, default=120.0, help="seconds (default 120)")

@@ -35,3 +35,7 @@ class StoreError(TwitchdError, OSError):
 
 class SessionNotFoundError(StoreError):
     """No session with that id in the store."""
+
+
+class CalibrationError(TwitchdError, ValueError):
+    """A force calibration could not be completed: the message says which step and why."""

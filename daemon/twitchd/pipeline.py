@@ -16,13 +16,15 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from twitchd.errors import ProtocolError, TransportError
+from twitchd.errors import ProtocolError, TransportError, TwitchdError
 from twitchd.events import Event
 from twitchd.hub import Hub
 from twitchd.protocol import Command, Data, Hello, Opcode, SequenceGap, Status, StreamDecoder, encode_frame
 from twitchd.signal.calibration import ChannelMap
+from twitchd.signal.health import ChannelHealth
 from twitchd.signal.detector import PROVISIONAL, Detector
 from twitchd.signal.params import DetectorParams
+from twitchd.store.calibrations import Calibration, CalibrationBook
 from twitchd.timeline import GapMap
 from twitchd.transports.base import Transport
 
@@ -57,6 +59,8 @@ class DeviceInfo:
     bad_frames: int = 0
     press_threshold_n: float = 0.0
     force_calibration: str = "nominal"
+    saturation_n: float = 0.0
+    warnings: list[dict[str, str]] = field(default_factory=list)
     last_error: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -78,8 +82,10 @@ class SampleSink(Protocol):
 
 
 class DevicePipeline:
-    def __init__(self, name: str, transport: Transport, hub: Hub, params: DetectorParams | None = None) -> None:
+    def __init__(self, name: str, transport: Transport, hub: Hub, params: DetectorParams | None = None,
+                 calibrations: CalibrationBook | None = None) -> None:
         self.name = name
+        self.calibrations = calibrations
         self.transport = transport
         self.hub = hub
         self.params = params or DetectorParams()
@@ -87,6 +93,7 @@ class DevicePipeline:
         self._decoder = StreamDecoder()
         self._map: ChannelMap | None = None
         self._detector: Detector | None = None
+        self._health: ChannelHealth | None = None
         self._next_index: int | None = None
         # Detector sample index -> samples lost before it, for exact event times.
         self._gaps = GapMap(1.0)
@@ -174,14 +181,32 @@ class DevicePipeline:
                 log.debug("%s: %d frame(s) missing", self.name, item.missed)
         self.info.bad_frames = self._decoder.stats.bad_frames
 
-    def _on_hello(self, hello: Hello) -> None:
+    def _calibration(self, device_id: str) -> Calibration | None:
+        """This sensor's force calibration; a damaged one is reported and the nominal curve used."""
+        if self.calibrations is None:
+            return None
         try:
-            channel_map = ChannelMap.from_hello(hello)
+            return self.calibrations.get(device_id)
+        except TwitchdError as exc:
+            log.warning("%s: %s; using the nominal force curve", self.name, exc)
+            return None
+
+    def _on_hello(self, hello: Hello) -> None:
+        cal = self._calibration(hello.device_id)
+        try:
+            channel_map = ChannelMap.from_hello(hello, cal.curve if cal else None)
         except ProtocolError as exc:
             self._set_state("lost", str(exc))
             return
         same = self._detector is not None and self.info.rate_hz == hello.rate_hz and self._map == channel_map
         self._map = channel_map
+        raw = hello.channels[channel_map.emg]
+        self._health = ChannelHealth(hello.rate_hz, channel_map, (1 << raw.adc_bits) - 1,
+                                     cal.saturation_n if cal else None)
+        self.info.saturation_n = round(self._health.sat_n, 1)
+        self.info.force_calibration = cal.note if cal else (
+            "nominal FSR 402 curve: uncalibrated, expect errors of tens of percent (run `twitchd calibrate`)")
+        self.info.warnings = []
         self.info.board, self.info.firmware = hello.board, hello.firmware
         self.info.device_id, self.info.rate_hz = hello.device_id, hello.rate_hz
         self.info.channels = [c.name for c in hello.channels]
@@ -210,6 +235,9 @@ class DevicePipeline:
         self._next_index = (frame.sample_index + n) & 0xFFFFFFFF
         self.info.samples += n
         emg, force = cmap.emg_volts(frame.samples), cmap.force_newtons(frame.samples)
+        if self._health is not None and self._health.update(frame.samples):
+            self.info.warnings = self._health.to_json()
+            self.hub.publish_display(self.status_message())
         if self.sink is not None:
             self.sink.on_data(self.name, self.info, cmap, self._origin_raw, frame.sample_index, frame.samples, frame.t0_us)
         events, filtered = det.process(emg, force)

@@ -2,19 +2,21 @@
 
 An uncalibrated FSR uses the nominal FSR 402 curve (twitchd.sim.sensors), which
 can be off by tens of percent (+-6 % part to part, +10 % hysteresis, and the
-mounting); calibrating with known weights comes with the firmware issue.
+mounting); ``twitchd calibrate`` fits the curve to known weights
+(twitchd.signal.force_curve) and every later session with that sensor uses it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from twitchd.errors import ProtocolError
 from twitchd.protocol.frames import Hello
-from twitchd.sim import sensors
+from twitchd.signal.force_curve import ForceCurve
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +30,24 @@ class ChannelMap:
     force_supply_v: float
     force_full_scale: int
     env_scale: float
-    nominal_force: bool = True
+    force_curve: ForceCurve = field(default_factory=ForceCurve.nominal)
+
+    @property
+    def nominal_force(self) -> bool:
+        return self.force_curve == ForceCurve.nominal()
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
     @classmethod
-    def from_hello(cls, hello: Hello) -> ChannelMap:
+    def from_json(cls, data: dict[str, Any]) -> ChannelMap:
+        """A stored map; maps stored before calibration existed used the nominal curve."""
+        values = {k: v for k, v in data.items() if k != "nominal_force"}
+        curve = values.pop("force_curve", None)
+        return cls(**values, force_curve=ForceCurve(**curve) if curve else ForceCurve.nominal())
+
+    @classmethod
+    def from_hello(cls, hello: Hello, force_curve: ForceCurve | None = None) -> ChannelMap:
         names = [c.name for c in hello.channels]
         if "raw" not in names:
             raise ProtocolError(f"device {hello.device_id} has no 'raw' EMG channel (has {names})")
@@ -45,6 +61,7 @@ class ChannelMap:
             emg_scale=raw.vref_mv / 1000.0 / ((1 << raw.adc_bits) - 1),
             force_supply_v=fsr.vref_mv / 1000.0, force_full_scale=(1 << fsr.adc_bits) - 1,
             env_scale=env_ch.vref_mv / 1000.0 / ((1 << env_ch.adc_bits) - 1),
+            force_curve=force_curve or ForceCurve.nominal(),
         )
 
     def emg_volts(self, counts: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
@@ -58,5 +75,4 @@ class ChannelMap:
     def force_newtons(self, counts: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
         if self.force is None:
             return np.full(counts.shape[0], np.nan)
-        volts = counts[:, self.force].astype(np.float64) * (self.force_supply_v / self.force_full_scale)
-        return sensors.fsr_newtons(volts, self.force_supply_v)
+        return self.force_curve.newtons(counts[:, self.force], self.force_full_scale)

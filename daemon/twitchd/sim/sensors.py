@@ -31,10 +31,12 @@ FSR_ACTUATION_N = 0.2
 FSR_RANGE_N = 20.0
 
 
-def fsr_volts(force_n: npt.NDArray[np.float64], supply_v: float) -> npt.NDArray[np.float64]:
-    """Divider output for a force, by the nominal curve."""
+def fsr_volts(force_n: npt.NDArray[np.float64], supply_v: float, sensitivity: float = 1.0,
+              exponent: float = FSR_EXPONENT) -> npt.NDArray[np.float64]:
+    """Divider output for a force; ``sensitivity`` scales the conductance (part-to-part
+    spread and mounting: the reason each sensor is calibrated), 1.0 is the nominal part."""
     f = np.maximum(force_n, 0.0)
-    g = np.where(f >= FSR_ACTUATION_N, FSR_G_AT_1N * np.power(f, FSR_EXPONENT), 0.0)
+    g = np.where(f >= FSR_ACTUATION_N, sensitivity * FSR_G_AT_1N * np.power(f, exponent), 0.0)
     return supply_v * g * FSR_DIVIDER_OHM / (1.0 + g * FSR_DIVIDER_OHM)
 
 

@@ -29,6 +29,13 @@ class SimConfig:
     mains_hz: float = 50.0
     #: "normal", or "low": LTRs near the noise floor and strong hum.
     snr: str = "normal"
+    #: This FSR's conductance relative to the nominal part (datasheet: +-6 % part
+    #: to part, more with the mounting), and its log-log slope.
+    fsr_sensitivity: float = 1.0
+    fsr_exponent: float = sensors.FSR_EXPONENT
+    #: Non-empty: no patient; the sensor sits on a bench and these weights (N)
+    #: are placed on it one after another, as in ``twitchd calibrate``.
+    rig_weights_n: tuple[float, ...] = ()
 
     @property
     def full_scale(self) -> int:
@@ -211,6 +218,9 @@ class SessionSimulator:
         self._hum_v = 25e-6 if low else 5e-6
 
     def _scene(self) -> None:
+        if self.config.rig_weights_n:
+            self._rig_scene()
+            return
         first = self._made_s == 0.0
         comp = _Composer(self.config, self.rng, self._made_s, 60.0)
         t = comp.rest(0.0, 1.5 if first else self.rng.uniform(1.5, 4.0))
@@ -225,6 +235,23 @@ class SessionSimulator:
         self._pos = 0
         self.truth.extend(comp.truth())
         self._made_s += n / self.config.rate_hz
+
+    def _rig_scene(self) -> None:
+        """A calibration rig: empty for 3 s, then each weight placed (a wobble as it
+        settles, slow creep under the load, as FSRs do), held 4 s, lifted, 2.5 s empty."""
+        rate = self.config.rate_hz
+        parts = [np.zeros(int(3.0 * rate))]
+        for w in self.config.rig_weights_n:
+            ramp = np.linspace(0.0, w, int(0.4 * rate))
+            t = np.arange(int(4.0 * rate)) / rate
+            wobble = 0.08 * w * np.exp(-t / 0.15) * np.sin(2 * np.pi * 6 * t)
+            creep = w * 0.01 * np.log10(1 + t / 0.1)
+            parts += [ramp, w + wobble + creep, np.linspace(w, 0.0, int(0.3 * rate)), np.zeros(int(2.5 * rate))]
+        force = np.concatenate(parts)
+        self._emg = np.concatenate([self._emg[self._pos:], np.zeros(len(force))])
+        self._force = np.concatenate([self._force[self._pos:], force])
+        self._pos = 0
+        self._made_s += len(force) / rate
 
     def read(self, n: int) -> npt.NDArray[np.uint16]:
         """The next n samples as the ADC would see them, shape (n, 3)."""
@@ -242,7 +269,8 @@ class SessionSimulator:
         raw, env = np.empty(n), np.empty(n)
         a_hp, a_lp, a_env = self._coeffs
         sensors.myoware_stage(skin, self._front, a_hp, a_lp, a_env, raw, env)
-        fsr = sensors.fsr_volts(np.maximum(force, 0.0) + self.rng.normal(0, 0.02, n), cfg.supply_v)
+        fsr = sensors.fsr_volts(np.maximum(force, 0.0) + self.rng.normal(0, 0.02, n), cfg.supply_v,
+                                cfg.fsr_sensitivity, cfg.fsr_exponent)
         volts = np.stack([raw + cfg.supply_v / 2, env, fsr], axis=1)
         counts = np.rint(volts / cfg.supply_v * cfg.full_scale + self.rng.normal(0, 0.3, (n, 3)))
         return np.clip(counts, 0, cfg.full_scale).astype(np.uint16)

@@ -108,6 +108,7 @@ def export_edf(store: SessionStore, session_id: int, path: Path, device: str | N
     if dev.cmap.env is not None:
         signals.append(("env_v", "EMG envelope", "mV", 0.0, dev.cmap.env_scale * full * 1e3))
     records = max(1, math.ceil((dev.end_index - dev.first_index) / rate))
+    force_transducer = "FSR 402 (nominal curve)" if dev.cmap.nominal_force else "FSR 402 (calibrated with known weights)"
     try:
         writer = pyedflib.EdfWriter(str(path), len(signals), file_type=pyedflib.FILETYPE_EDFPLUS)
     except OSError as exc:
@@ -116,7 +117,7 @@ def export_edf(store: SessionStore, session_id: int, path: Path, device: str | N
         writer.setSignalHeaders([{
             "label": label, "dimension": unit, "sample_frequency": rate, "physical_min": pmin,
             "physical_max": round(pmax, 3), "digital_min": EDF_DMIN, "digital_max": EDF_DMAX,
-            "transducer": "MyoWare 2.0" if unit == "mV" else "FSR 402 (nominal curve)", "prefilter": "",
+            "transducer": "MyoWare 2.0" if unit == "mV" else force_transducer, "prefilter": "",
         } for _, label, unit, pmin, pmax in signals])
         writer.setPatientCode(_edf_field(summary["patient"], 60))
         writer.setEquipment(_edf_field(f"{dev.board} {dev.firmware} {dev.device_id}", 24))

@@ -196,7 +196,7 @@ class Recorder:
             dev = _Device(cmap, info.rate_hz, origin_raw, base, start, now)
             self._devices[name] = dev
             self._put(("device", name, info.device_id, info.firmware, info.board, info.rate_hz,
-                       json.dumps(info.channels), json.dumps(dataclasses.asdict(cmap)), info.force_calibration))
+                       json.dumps(info.channels), json.dumps(cmap.to_json()), info.force_calibration))
         index = dev.base + ((sample_index - origin_raw) & MASK32)
         dev.next_index, dev.last_host = index + counts.shape[0], now
         self._put(("data", name, index, counts, now, t0_us, time.monotonic()))

@@ -125,7 +125,7 @@ class SessionStore:
                 " FROM devices WHERE session_id = ? ORDER BY name", (session_id,)):
             n, first, end = spans.get(name, (0, 0, 0))
             out.append(DeviceRecord(name, device_id, firmware, board, int(rate), json.loads(channels),
-                                    ChannelMap(**json.loads(cal)), note, int(n or 0), int(first or 0), int(end or 0)))
+                                    ChannelMap.from_json(json.loads(cal)), note, int(n or 0), int(first or 0), int(end or 0)))
         return out
 
     def device(self, session_id: int, name: str | None = None) -> DeviceRecord:

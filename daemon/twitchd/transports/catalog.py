@@ -19,7 +19,7 @@ from twitchd.errors import SourceSpecError
 
 #: A BLE address (MAC or CoreBluetooth UUID) or an advertised name: printable, short.
 BLE_TARGET = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _:.\-]{0,63}")
-SIMULATED_OPTIONS = re.compile(r"simulated(:[a-z]+=[0-9.]+(,[a-z]+=[0-9.]+)*)?")
+SIMULATED_OPTIONS = re.compile(r"simulated(:[a-z]+=[A-Za-z0-9.\-]{1,16}(,[a-z]+=[A-Za-z0-9.\-]{1,16})*)?")
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,16 @@
 
 Options after the colon, comma-separated: ``seed=N``, ``rate=HZ``, ``bits=10|12``,
 ``mains=50|60``, ``snr=normal|low``, ``speed=X`` (run X times faster than real
-time, for tests and demos), ``id=TW-…``. Example: ``simulated:seed=7,speed=4``.
+time, for tests and demos), ``id=TW-…``, ``fsr=X`` (this FSR's sensitivity
+relative to the nominal part, 0.3-3), ``rig=1`` (no patient: a calibration rig
+that places the weights of ``twitchd calibrate``'s default set in turn).
+Example: ``simulated:seed=7,speed=4``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 
@@ -16,8 +20,9 @@ from twitchd.sim.device import SimulatedDevice
 from twitchd.sim.session import SimConfig
 from twitchd.transports.base import Transport, parse_options
 
-OPTIONS = ("seed", "rate", "bits", "mains", "snr", "speed", "id")
-USAGE = ("simulated[:seed=N,rate=250-4000,bits=10|12,mains=50|60,snr=normal|low,speed=0.01-1000,id=TW-…]")
+OPTIONS = ("seed", "rate", "bits", "mains", "snr", "speed", "id", "fsr", "rig")
+USAGE = ("simulated[:seed=N,rate=250-4000,bits=10|12,mains=50|60,snr=normal|low,speed=0.01-1000,id=TW-…,"
+         "fsr=0.3-3,rig=0|1]")
 
 #: How often the simulated board hands over bytes (a USB-serial adapter with a
 #: low latency timer delivers every few ms; 10 ms keeps the loop light).
@@ -42,13 +47,19 @@ class SimulatedTransport(Transport):
             )
             speed = float(opts.pop("speed", 1.0))
             device_id = opts.pop("id", f"TW-SIM{cfg.seed:03d}")
+            sensitivity = float(opts.pop("fsr", 1.0))
+            rig = opts.pop("rig", "0")
         except ValueError as exc:
             raise SourceSpecError(f"bad simulated source option: {exc}") from exc
         if cfg.snr not in ("normal", "low") or cfg.adc_bits not in (10, 12) or not 250 <= cfg.rate_hz <= 4000 \
-                or not 0.01 <= speed <= 1000:
+                or not 0.01 <= speed <= 1000 or not 0.3 <= sensitivity <= 3.0 or rig not in ("0", "1"):
             raise SourceSpecError(USAGE)
+        from twitchd.calibrate import DEFAULT_WEIGHTS_N
+
+        cfg = dataclasses.replace(cfg, fsr_sensitivity=sensitivity,
+                                  rig_weights_n=DEFAULT_WEIGHTS_N if rig == "1" else ())
         if cfg.adc_bits == 10:
-            cfg = SimConfig(cfg.seed, cfg.rate_hz, 10, 5.0, cfg.mains_hz, cfg.snr)  # an Uno at 5 V
+            cfg = dataclasses.replace(cfg, supply_v=5.0)  # an Uno at 5 V
         spec = "simulated" + (f":{rest}" if rest else "")
         return cls(SimulatedDevice(cfg, device_id=device_id), speed, spec)
 
