@@ -3,10 +3,12 @@ recording with a message instead of making the sensor wait."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from twitchd.events import Event
 from twitchd.pipeline import DeviceInfo
@@ -59,3 +61,24 @@ def test_frames_events_and_gaps_land_on_the_session_time_axis(tmp_path: Path) ->
         assert gap.onset_s == 800 / 2000 and gap.samples == 200
         (ltr,) = store.events(s["id"])
         assert abs(ltr["onset_s"] - 0.5) < 1e-9 and abs(ltr["end_s"] - 0.6) < 1e-9
+
+
+def test_a_sensor_switched_to_another_rate_mid_session_continues_as_its_own_stream(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path)
+    rec.start(SessionMeta(patient="P"))
+    for index, counts in frames(100):  # 1 s at 2 kHz
+        rec.on_data("sim-1", INFO, CMAP, 0, index, counts, 0)
+    slower, cmap = dataclasses.replace(INFO, rate_hz=1000), dataclasses.replace(CMAP)
+    for index, counts in frames(50):  # the board restarts its stream at 1 kHz: 1 s more
+        rec.on_data("sim-1", slower, cmap, 0, index, counts, 0)
+    rec.on_event("sim-1", Event("ltr", 0.5, 0.6, 0.65, 0.01, 5.0))
+    assert rec.stop()["state"] == "idle"
+    with SessionStore(tmp_path) as store:
+        (s,) = store.all()
+        first, second = store.devices(s["id"])
+        assert (first.name, first.rate_hz, first.samples) == ("sim-1", 2000, 2000)
+        assert (second.name, second.rate_hz, second.samples) == ("sim-1@1000", 1000, 1000)
+        assert second.first_index >= 1000, "the second stream starts where the first ended, on the session clock"
+        (ltr,) = store.events(s["id"])
+        assert ltr["onset_s"] == pytest.approx(second.first_index / 1000 + 0.5, abs=0.01)
+        assert ltr["device"] == "sim-1@1000"

@@ -67,6 +67,7 @@ class _Device:
     base: int         # session index of origin_raw
     next_index: int   # session index after the last frame
     last_host: float
+    stored_as: str    # the device's name in the session; a new one for each new sample rate
 
 
 def _now_iso() -> str:
@@ -188,18 +189,26 @@ class Recorder:
         if dev is None or dev.cmap is not cmap or dev.origin_raw != origin_raw:
             # First frame of this device, or its stream restarted: place it on
             # the session's axis (after a restart, after the wall-clock pause).
+            stored_as = name
             if dev is None:
                 start = 0
             else:
                 start = dev.next_index + max(0, round((now - dev.last_host) * dev.rate_hz) - counts.shape[0])
+                stored_as = dev.stored_as
+                if info.rate_hz != dev.rate_hz:
+                    # One stored device holds one rate: a device switched to a new rate
+                    # mid-session continues as "NAME@RATE", on the same session clock.
+                    stored_as = f"{name}@{info.rate_hz}"
+                    start = round(dev.next_index / dev.rate_hz * info.rate_hz) + max(
+                        0, round((now - dev.last_host) * info.rate_hz) - counts.shape[0])
             base = start - ((sample_index - origin_raw) & MASK32)
-            dev = _Device(cmap, info.rate_hz, origin_raw, base, start, now)
+            dev = _Device(cmap, info.rate_hz, origin_raw, base, start, now, stored_as)
             self._devices[name] = dev
-            self._put(("device", name, info.device_id, info.firmware, info.board, info.rate_hz,
+            self._put(("device", stored_as, info.device_id, info.firmware, info.board, info.rate_hz,
                        json.dumps(info.channels), json.dumps(cmap.to_json()), info.force_calibration))
         index = dev.base + ((sample_index - origin_raw) & MASK32)
         dev.next_index, dev.last_host = index + counts.shape[0], now
-        self._put(("data", name, index, counts, now, t0_us, time.monotonic()))
+        self._put(("data", dev.stored_as, index, counts, now, t0_us, time.monotonic()))
 
     def on_event(self, name: str, event: Event) -> None:
         """``event`` in the pipeline's stream time, whose origin is the device's ``origin_raw``."""
@@ -207,7 +216,7 @@ class Recorder:
         if dev is None:
             return
         shift = dev.base / dev.rate_hz
-        self._put(("event", name, event.kind, event.onset_s + shift, event.end_s + shift, event.decided_s + shift,
+        self._put(("event", dev.stored_as, event.kind, event.onset_s + shift, event.end_s + shift, event.decided_s + shift,
                    event.peak_emg_v, event.force_n, event.confidence, json.dumps(event.extra)))
 
     def _session_time_now(self) -> float:
