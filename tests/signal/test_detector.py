@@ -140,3 +140,35 @@ def test_an_electrode_sitting_on_one_adc_code_raises_no_flags_when_a_code_flips(
     assert detect_offline(emg, np.zeros_like(emg), rate) == []
     unbounded, _ = Detector(rate).process(emg, np.zeros_like(emg))
     assert len([e for e in unbounded if e.kind != "onset"]) >= 10  # what the bound prevents
+
+
+def hold(seconds: float = 6.0, target: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """A 10 N press with 2 Hz sway, and an EMG channel that shows nothing (10-bit, below one LSB)."""
+    rng = np.random.default_rng(3)
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    envelope = np.clip(np.minimum(t / 0.5, (seconds - 0.3 - t) / 0.5), 0.0, 1.0)  # lands, holds, lifts
+    force = target * envelope + 0.15 * np.sin(2 * np.pi * 2.0 * t) * (envelope == 1.0)
+    force += rng.normal(0, 0.02, n)
+    emg = np.round((2.5 + rng.normal(0, 0.0015, n)) / 0.0049) * 0.0049
+    return emg, force
+
+
+def test_a_twitch_the_thumb_feels_but_the_electrodes_miss_is_still_an_ltr() -> None:
+    emg, force = hold()
+    start, width = int(3.0 * RATE), int(0.15 * RATE)
+    force[start:start + width] += 0.3 * np.sin(np.linspace(0, np.pi, width)) ** 2
+    events = detect_offline(emg, force, RATE)
+    ltrs = [e for e in events if e.kind == "ltr"]
+    assert len(ltrs) == 1, events
+    assert ltrs[0].extra["force_bump_n"] == pytest.approx(0.3, rel=0.25)
+    assert ltrs[0].onset_s == pytest.approx(3.0 - 0.03, abs=0.05) and ltrs[0].peak_emg_v is None
+
+
+def test_a_steady_hold_with_sway_flags_nothing_and_a_regrip_step_is_not_a_twitch() -> None:
+    emg, force = hold()
+    assert [e.kind for e in detect_offline(emg, force, RATE)] == ["press"]
+    start, n = int(3.0 * RATE), int(0.15 * RATE)
+    force[start:start + n] += 2.0 * (0.5 - 0.5 * np.cos(np.linspace(0, np.pi, n)))
+    force[start + n:int(5.0 * RATE)] += 2.0
+    assert [e.kind for e in detect_offline(emg, force, RATE)] == ["press"]

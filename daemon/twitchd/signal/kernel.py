@@ -11,7 +11,9 @@ saved state resumes a stream exactly. Stages, per sample:
    ~50 ms) marks bursts; each burst keeps its peak and its energy in and below
    the EMG band.
 3. Force: smoothed; press episodes with hysteresis; snaps (fast force change
-   during a press).
+   during a press). 3b. Force bumps: averaged to 100 Hz, a sliding window fitted
+   as a quadratic trend plus a bump; a bump during a steady hold that no EMG
+   burst explains is an LTR seen by the thumb alone (the taut band pushing back).
 4. A low-frequency (<15 Hz) channel finds electrode motion on its own.
 5. At a burst's end it is classified against force: artifact (mostly
    low-frequency energy), contraction (long), LTR (under pressure, just after
@@ -25,6 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from twitchd.signal.params import (
+    BUMP_MAX_TICKS, BUMP_TERMS, P_BUMP_A_FALL, P_BUMP_A_RISE, P_BUMP_CENTER, P_BUMP_DELAY, P_BUMP_FIT,
+    P_BUMP_HALF, P_BUMP_MIN, P_BUMP_PINV, P_BUMP_SLOPE, P_BUMP_RATIO, P_BUMP_SETTLE, P_BUMP_TICK, P_BUMP_W, P_BUMP_X,
     P_A_DC, P_A_ENERGY, P_A_FALL, P_A_FORCE, P_A_MOTION, P_A_RISE, P_AFTER_PRESS,
     P_FLOOR_MIN, P_HP_B0, P_LF_FLOOR_MIN, P_LP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
     P_OFF_HOLD, P_OFF_RATIO, P_R50_B0, P_R60_B0,
@@ -46,7 +50,10 @@ E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS =
  S_LAST_LIFT, S_LAST_SNAP, S_DC, S_LF1, S_LF2, S_ELF, S_LFFLOOR, S_M_ACTIVE, S_M_ABOVE,
  S_M_BELOW, S_M_CAND, S_M_ONSET, S_M_END_CAND, S_M_PEAK, S_M_SLOPE, S_M_CLAIMED,
  S_FS_PREV, S_MA1, S_MA2, S_MB1, S_MB2, S_R50A, S_R50B, S_R60A, S_R60B, S_HUM50, S_HUM60,
- S_USE60, S_LP1, S_LP2, N_STATE) = range(59)
+ S_USE60, S_LP1, S_LP2, S_FACC, S_FCNT, S_BTICKS, S_BFLOOR, S_BACTIVE, S_BMAX, S_BMAX_N,
+ S_BMAX_LEVEL, S_LAST_BURST_ON, S_LAST_MOTION_ON, S_BP_HAS, S_BP_C, S_BP_N, S_BP_LEVEL,
+ S_BP_THR, S_BRING) = range(74)
+N_STATE = S_BRING + BUMP_MAX_TICKS
 
 _NEVER = -1e18
 
@@ -55,6 +62,8 @@ def new_state() -> npt.NDArray[np.float64]:
     state = np.zeros(N_STATE)
     state[S_LAST_LIFT] = _NEVER
     state[S_LAST_SNAP] = _NEVER
+    state[S_LAST_BURST_ON] = _NEVER
+    state[S_LAST_MOTION_ON] = _NEVER
     return state
 
 
@@ -86,6 +95,98 @@ def _emit(out: npt.NDArray[np.float64], k: int, kind: int, onset: float, end: fl
     out[k, E_X1] = x1
     out[k, E_X2] = x2
     return k + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _bump_tick(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float,
+               out: npt.NDArray[np.float64], k: int) -> int:
+    """One 100 Hz step of the force-bump stage; may emit an LTR seen in force alone.
+
+    The newest window of averaged force is fitted as a + b t + q t^2 + c bump
+    (least squares through a precomputed pseudo-inverse). A bump counts when c
+    clears both a learned floor and an absolute minimum and the model explains
+    the window (a step or a dip does not fit). It is held until no larger fit
+    nearby can make it a side lobe, then reported unless EMG explains it.
+    """
+    w = int(p[P_BUMP_W])
+    ticks = s[S_BTICKS]
+    tick = p[P_BUMP_TICK]
+    half = p[P_BUMP_HALF] * tick
+    lobe = (0.75 * w + 1.0) * tick
+    if s[S_BFLOOR] == 0.0:
+        s[S_BFLOOR] = (p[P_BUMP_MIN] / p[P_BUMP_RATIO]) ** 2
+    start_n = n - w * tick  # the window's first sample
+    centre_n = start_n + p[P_BUMP_CENTER] * tick
+    # A pending bump is final once no larger one can be its centre lobe: the fit
+    # of a single bump has side lobes (~25 %) about half a window either side.
+    if s[S_BP_HAS] == 1.0 and centre_n - s[S_BP_N] > lobe:
+        k = _bump_final(p, s, n, half, out, k)
+    steady = s[S_INPRESS] == 1.0 and start_n - s[S_PRESS_START] >= p[P_BUMP_SETTLE] \
+        and start_n - s[S_LAST_SNAP] >= p[P_BUMP_SETTLE] and ticks >= w
+    if not steady:
+        s[S_BACTIVE] = 0.0
+        s[S_BP_HAS] = 0.0
+        return k
+    coef = np.zeros(BUMP_TERMS)
+    first = int(ticks) - w
+    for j in range(w):
+        v = s[S_BRING + (first + j) % BUMP_MAX_TICKS]
+        for t in range(BUMP_TERMS):
+            coef[t] += p[P_BUMP_PINV + t * w + j] * v
+    sq = 0.0
+    for j in range(w):
+        fit = 0.0
+        for t in range(BUMP_TERMS):
+            fit += p[P_BUMP_X + j * BUMP_TERMS + t] * coef[t]
+        d = s[S_BRING + (first + j) % BUMP_MAX_TICKS] - fit
+        sq += d * d
+    resid = np.sqrt(sq / w)
+    c = coef[BUMP_TERMS - 1]
+    threshold = max(p[P_BUMP_RATIO] * np.sqrt(s[S_BFLOOR]), p[P_BUMP_MIN])
+    if s[S_BACTIVE] == 0.0 and s[S_BP_HAS] == 0.0 and abs(c) < threshold:
+        a = p[P_BUMP_A_RISE] if c * c > s[S_BFLOOR] else p[P_BUMP_A_FALL]
+        s[S_BFLOOR] += a * (c * c - s[S_BFLOOR])
+    if c > threshold and resid < p[P_BUMP_FIT] * c and abs(coef[1]) < p[P_BUMP_SLOPE]:
+        if s[S_BACTIVE] == 0.0 or c > s[S_BMAX]:
+            s[S_BMAX] = c
+            s[S_BMAX_N] = centre_n
+            s[S_BMAX_LEVEL] = coef[0]
+        s[S_BACTIVE] = 1.0
+        return k
+    if s[S_BACTIVE] == 1.0:
+        s[S_BACTIVE] = 0.0
+        if s[S_BP_HAS] == 1.0 and s[S_BMAX_N] - s[S_BP_N] <= lobe:
+            if s[S_BMAX] <= s[S_BP_C]:
+                return k  # a side lobe of the pending bump
+        elif s[S_BP_HAS] == 1.0:
+            k = _bump_final(p, s, n, half, out, k)
+        s[S_BP_HAS] = 1.0
+        s[S_BP_C] = s[S_BMAX]
+        s[S_BP_N] = s[S_BMAX_N]
+        s[S_BP_LEVEL] = s[S_BMAX_LEVEL]
+        s[S_BP_THR] = threshold
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
+def _bump_final(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float, half: float,
+                out: npt.NDArray[np.float64], k: int) -> int:
+    """Report the pending bump as an LTR unless EMG already did, or electrode motion says re-grip."""
+    s[S_BP_HAS] = 0.0
+    bump_end = s[S_BP_N] + half
+    onset = s[S_BP_N] - half - p[P_BUMP_DELAY]
+    # An EMG burst around it is the same twitch (the EMG path reports it);
+    # electrode motion with it means the thumb shifted (a re-grip), not a twitch.
+    explained = s[S_ACTIVE] == 1.0 or s[S_ABOVE] > 0.0 or \
+        (s[S_LAST_BURST_ON] >= onset - 4.0 * half and s[S_LAST_BURST_ON] <= bump_end)
+    regrip = s[S_M_ACTIVE] == 1.0 or s[S_M_ABOVE] > 0.0 or \
+        (s[S_LAST_MOTION_ON] >= onset - 4.0 * half and s[S_LAST_MOTION_ON] <= bump_end + 2.0 * half)
+    if explained or regrip:
+        return k
+    conf = min(1.0, max(0.3, s[S_BP_C] / (4.0 * s[S_BP_THR])))
+    k = _emit(out, k, K_LTR, onset, bump_end, n, np.nan, s[S_BP_LEVEL], conf, 0.0, s[S_BP_C])
+    s[S_PRESS_LTRS] += 1.0
+    return k
 
 
 @numba.njit(cache=True, nogil=True)
@@ -168,6 +269,16 @@ def detect_block(
                 s[S_LAST_LIFT] = n
                 k = _emit(out, k, K_PRESS, s[S_PRESS_START], n, n, np.nan, s[S_PRESS_PEAK],
                           1.0, s[S_PRESS_PEAK], s[S_PRESS_LTRS])
+        # -- force bumps (an LTR the thumb feels) -----------------------------
+        if f == f:
+            s[S_FACC] += f
+            s[S_FCNT] += 1.0
+        if s[S_FCNT] >= p[P_BUMP_TICK]:
+            s[S_BRING + int(s[S_BTICKS]) % BUMP_MAX_TICKS] = s[S_FACC] / s[S_FCNT]
+            s[S_BTICKS] += 1.0
+            s[S_FACC] = 0.0
+            s[S_FCNT] = 0.0
+            k = _bump_tick(p, s, n, out, k)
         # -- learning the floors --------------------------------------------
         if n < p[P_WARMUP]:
             a = 1.0 / (n + 1.0)
@@ -203,6 +314,7 @@ def detect_block(
                 if s[S_ABOVE] >= p[P_ON_HOLD]:
                     s[S_ACTIVE] = 1.0
                     s[S_ONSET] = s[S_CAND]
+                    s[S_LAST_BURST_ON] = s[S_CAND]
                     s[S_BELOW] = 0.0
                     # Flag at once; the burst's length and spectrum decide the kind later.
                     k = _emit(out, k, K_ONSET, s[S_CAND], np.nan, n, max(s[S_PEAK], abs(y)),
@@ -255,6 +367,7 @@ def detect_block(
                 if s[S_M_ABOVE] >= 4.0 * p[P_ON_HOLD]:
                     s[S_M_ACTIVE] = 1.0
                     s[S_M_ONSET] = s[S_M_CAND]
+                    s[S_LAST_MOTION_ON] = s[S_M_CAND]
                     s[S_M_BELOW] = 0.0
             else:
                 s[S_M_ABOVE] = 0.0

@@ -57,6 +57,14 @@ class DetectorParams:
     motion_lowpass_hz: float = _p(15.0, "Electrode motion lives below ~20 Hz (De Luca 2010); 15 Hz separates it from the EMG band", 2.0, 40.0)
     motion_ratio: float = _p(1.0, "A burst whose energy below 15 Hz exceeds its energy in the EMG band is electrode motion", 0.05, 100.0)
     motion_onset_ratio: float = _p(12.0, "Low-frequency energy 12x its floor is a motion transient worth reporting on its own", 2.0, 1000.0)
+    bump_width_s: float = _p(0.15, "A twitching taut band pushes back on the thumb for 100-200 ms (DESIGN.md section 6; the simulator's LTR force bump); the template is a 150 ms raised-cosine bump", 0.05, 0.4)
+    bump_context_s: float = _p(0.06, "Force fitted 60 ms either side of the bump, as a quadratic trend plus the bump, so slow sway and tremor of the hold (1-3 Hz) are not mistaken for bumps: with the quadratic term the largest bump fit on quiet simulated holds fell from 0.29 N to 0.10 N, below every clean LTR bump", 0.02, 0.2)
+    bump_ratio: float = _p(4.0, "A force bump is evidence when its fitted height exceeds 4x the RMS of fits over quiet holds (learned like the EMG floor)", 1.5, 100.0)
+    bump_min_n: float = _p(0.08, "... and at least 0.08 N, the resolution of a 10-bit FSR reading near 10 N averaged over 10 ms; the smallest habituated LTR bumps are about 0.1 N", 0.01, 5.0)
+    bump_fit: float = _p(0.4, "The quadratic-plus-bump model must explain the window to within this fraction of the bump's height: a re-grip (a step) or a snap (a dip) fits badly and is not a twitch", 0.05, 5.0)
+    bump_hold_slope_n_per_s: float = _p(5.0, "Bumps are judged only while the hold is steady, its force trend under 5 N/s across the window: sway and tremor of a held thumb stay under ~3 N/s, while landing, lifting and re-gripping run at 10-40 N/s and their corners fit a bump", 0.5, 100.0)
+    bump_delay_s: float = _p(0.03, "The force bump lags the EMG burst by the muscle's electromechanical delay (tens of ms); an LTR seen only in force is dated this much before its bump", 0.0, 0.2)
+    bump_settle_s: float = _p(0.5, "No bump is judged within 0.5 s after a press starts or a snap: the thumb is still landing or recovering", 0.1, 3.0)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -71,6 +79,8 @@ class DetectorParams:
             raise ConfigError("press_off_n must not exceed press_on_n")
         if self.offset_ratio > self.onset_ratio:
             raise ConfigError("offset_ratio must not exceed onset_ratio")
+        if round((self.bump_width_s + 2 * self.bump_context_s) * BUMP_TICK_HZ) > BUMP_MAX_TICKS:
+            raise ConfigError(f"bump_width_s + 2 * bump_context_s must not exceed {BUMP_MAX_TICKS / BUMP_TICK_HZ} s")
 
     def updated(self, **changes: float) -> DetectorParams:
         unknown = set(changes) - {f.name for f in fields(self)}
@@ -102,6 +112,27 @@ class DetectorParams:
  P_MAINS_MODE, P_LP_B0, P_LP_B1, P_LP_B2, P_LP_A1, P_LP_A2, P_FLOOR_MIN, P_LF_FLOOR_MIN,
  N_PARAMS) = range(64)
 
+# Force-bump model (kernel stage 3b): force averaged to BUMP_TICK_HZ, a window
+# of up to BUMP_MAX_TICKS ticks fitted as a + b t + q t^2 + c * bump.
+BUMP_TICK_HZ = 100.0
+BUMP_MAX_TICKS = 64
+BUMP_TERMS = 4
+(P_BUMP_TICK, P_BUMP_W, P_BUMP_CENTER, P_BUMP_HALF, P_BUMP_RATIO, P_BUMP_MIN, P_BUMP_FIT, P_BUMP_DELAY,
+ P_BUMP_SETTLE, P_BUMP_A_RISE, P_BUMP_A_FALL, P_BUMP_SLOPE, P_BUMP_PINV) = range(N_PARAMS, N_PARAMS + 13)
+P_BUMP_X = P_BUMP_PINV + BUMP_TERMS * BUMP_MAX_TICKS
+N_KERNEL_PARAMS = P_BUMP_X + BUMP_MAX_TICKS * BUMP_TERMS
+
+
+def bump_design(width_ticks: int, context_ticks: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The design matrix (W x 4: 1, t, t^2, bump) and its pseudo-inverse (4 x W)."""
+    w = width_ticks + 2 * context_ticks
+    t = (np.arange(w) - (w - 1) / 2) / w
+    bump = np.zeros(w)
+    bump[context_ticks:context_ticks + width_ticks] = np.sin(np.linspace(0.0, np.pi, width_ticks + 2)[1:-1]) ** 2
+    x = np.stack([np.ones(w), t, t * t, bump], axis=1)
+    return x, np.linalg.pinv(x)
+
+
 #: Q of the resonators that measure hum at 50 and at 60 Hz (2.5 Hz wide at 50 Hz).
 HUM_RESONATOR_Q = 20.0
 
@@ -114,7 +145,7 @@ def kernel_params(p: DetectorParams, rate_hz: float) -> npt.NDArray[np.float64]:
     """The per-sample parameter array for a stream at ``rate_hz``."""
     if not 250.0 <= rate_hz <= 20_000.0:
         raise ConfigError(f"sample rate {rate_hz} Hz is outside 250..20000 Hz")
-    k = np.zeros(N_PARAMS)
+    k = np.zeros(N_KERNEL_PARAMS)
     k[P_HP_B0:P_HP_A2 + 1] = filters.highpass(p.highpass_hz, rate_hz)
     # Notch pair "A" at 50/150 Hz and pair "B" at 60/180 Hz both always run; the
     # kernel uses one, fixed by mains_hz or chosen by the hum it measures.
@@ -141,4 +172,18 @@ def kernel_params(p: DetectorParams, rate_hz: float) -> npt.NDArray[np.float64]:
     k[P_MOTION_RATIO], k[P_MOTION_ON] = p.motion_ratio, p.motion_onset_ratio
     k[P_RATE] = rate_hz
     k[P_A_DC] = 1.0 - math.exp(-2 * math.pi * 0.5 / rate_hz)
+    tick = max(1, round(rate_hz / BUMP_TICK_HZ))
+    width, context = max(3, round(p.bump_width_s * BUMP_TICK_HZ)), max(1, round(p.bump_context_s * BUMP_TICK_HZ))
+    x, pinv = bump_design(width, context)
+    w = x.shape[0]
+    k[P_BUMP_TICK], k[P_BUMP_W] = tick, w
+    k[P_BUMP_CENTER], k[P_BUMP_HALF] = context + (width - 1) / 2, width / 2
+    k[P_BUMP_RATIO], k[P_BUMP_MIN], k[P_BUMP_FIT] = p.bump_ratio, p.bump_min_n, p.bump_fit
+    k[P_BUMP_DELAY] = round(p.bump_delay_s * rate_hz)
+    k[P_BUMP_SETTLE] = round(p.bump_settle_s * rate_hz)
+    k[P_BUMP_SLOPE] = p.bump_hold_slope_n_per_s * w / BUMP_TICK_HZ  # as the fit's linear coefficient
+    k[P_BUMP_A_RISE] = _alpha(p.floor_rise_tau_s, BUMP_TICK_HZ)
+    k[P_BUMP_A_FALL] = _alpha(p.floor_fall_tau_s, BUMP_TICK_HZ)
+    k[P_BUMP_PINV:P_BUMP_PINV + BUMP_TERMS * w] = pinv.reshape(-1)
+    k[P_BUMP_X:P_BUMP_X + w * BUMP_TERMS] = x.reshape(-1)
     return k
