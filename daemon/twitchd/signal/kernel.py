@@ -52,10 +52,13 @@ E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS =
  S_FS_PREV, S_MA1, S_MA2, S_MB1, S_MB2, S_R50A, S_R50B, S_R60A, S_R60B, S_HUM50, S_HUM60,
  S_USE60, S_LP1, S_LP2, S_FACC, S_FCNT, S_BTICKS, S_BFLOOR, S_BACTIVE, S_BMAX, S_BMAX_N,
  S_BMAX_LEVEL, S_LAST_BURST_ON, S_LAST_MOTION_ON, S_BP_HAS, S_BP_C, S_BP_N, S_BP_LEVEL,
- S_BP_THR, S_BRING) = range(74)
+ S_BP_THR, S_BMAX_FIT, S_BSUPPRESS_N, S_BSUPPRESS_C, S_BRING) = range(77)
 N_STATE = S_BRING + BUMP_MAX_TICKS
 
 _NEVER = -1e18
+#: A bump fitted this well (residual / height) is a main lobe, never a side lobe
+#: (side lobes of the bump model leave >= 0.48 unexplained, see bump_fit).
+CLEAR_BUMP_FIT = 0.3
 
 
 def new_state() -> npt.NDArray[np.float64]:
@@ -64,6 +67,7 @@ def new_state() -> npt.NDArray[np.float64]:
     state[S_LAST_SNAP] = _NEVER
     state[S_LAST_BURST_ON] = _NEVER
     state[S_LAST_MOTION_ON] = _NEVER
+    state[S_BSUPPRESS_N] = _NEVER
     return state
 
 
@@ -151,10 +155,13 @@ def _bump_tick(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float,
             s[S_BMAX] = c
             s[S_BMAX_N] = centre_n
             s[S_BMAX_LEVEL] = coef[0]
+            s[S_BMAX_FIT] = resid / c
         s[S_BACTIVE] = 1.0
         return k
     if s[S_BACTIVE] == 1.0:
         s[S_BACTIVE] = 0.0
+        if s[S_BMAX_N] <= s[S_BSUPPRESS_N] and s[S_BMAX] <= s[S_BSUPPRESS_C]:
+            return k  # the trailing side lobe of a bump already reported
         if s[S_BP_HAS] == 1.0 and s[S_BMAX_N] - s[S_BP_N] <= lobe:
             if s[S_BMAX] <= s[S_BP_C]:
                 return k  # a side lobe of the pending bump
@@ -165,6 +172,13 @@ def _bump_tick(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float,
         s[S_BP_N] = s[S_BMAX_N]
         s[S_BP_LEVEL] = s[S_BMAX_LEVEL]
         s[S_BP_THR] = threshold
+        if s[S_BMAX_FIT] < CLEAR_BUMP_FIT:
+            # A main lobe fits far better than any side lobe can (a side lobe
+            # leaves >= 0.48 of its height unexplained): report it now, and let
+            # its trailing lobe be recognised by size.
+            s[S_BSUPPRESS_N] = s[S_BMAX_N] + lobe
+            s[S_BSUPPRESS_C] = s[S_BMAX]
+            k = _bump_final(p, s, n, half, out, k)
     return k
 
 
