@@ -82,3 +82,26 @@ def test_a_sensor_switched_to_another_rate_mid_session_continues_as_its_own_stre
         (ltr,) = store.events(s["id"])
         assert ltr["onset_s"] == pytest.approx(second.first_index / 1000 + 0.5, abs=0.01)
         assert ltr["device"] == "sim-1@1000"
+
+
+def test_a_deleted_session_leaves_no_trace_of_the_patient_in_the_database_files(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path)
+    rec.start(SessionMeta(patient="ZQX-0417", notes="withdrew consent"))
+    for index, counts in frames(200):
+        rec.on_data("sim-1", INFO, CMAP, 0, index, counts + 40000, 0)
+    rec.stop()
+    rec.start(SessionMeta(patient="KEEP-0001"))
+    for index, counts in frames(20):
+        rec.on_data("sim-1", INFO, CMAP, 0, index, counts, 0)
+    rec.stop()
+
+    def files() -> bytes:
+        return b"".join(f.read_bytes() for f in sorted(tmp_path.iterdir()) if f.name.startswith("twitchd.sqlite3"))
+
+    assert b"ZQX-0417" in files()
+    with SessionStore(tmp_path) as store:
+        first = next(s["id"] for s in store.all() if s["patient"] == "ZQX-0417")
+        store.delete(first)
+    left = files()
+    assert b"ZQX-0417" not in left and b"withdrew consent" not in left
+    assert b"KEEP-0001" in left

@@ -178,9 +178,18 @@ class SessionStore:
             "SELECT t_s, label FROM markers WHERE session_id = ? ORDER BY t_s", (session_id,))]
 
     def delete(self, session_id: int) -> None:
+        """Delete a session so that its data is really gone, not just unlinked.
+
+        A patient may withdraw consent: SQLite would otherwise leave the rows in
+        free pages and old WAL frames. ``secure_delete`` zeroes what the delete
+        frees, and a checkpoint folds the WAL back (best effort: a recording in
+        progress can hold it open, and the next checkpoint finishes the job).
+        """
         self.summary_exists(session_id)
         try:
+            self.db.execute("PRAGMA secure_delete=ON")
             self.db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot delete session {session_id}: {exc}") from exc
 
