@@ -27,6 +27,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from twitchd.signal.params import DetectorParams
 
     settings = resolve(args.host, args.port, args.source, args.token)
+    from twitchd.ble.commands import apply_radio_option
+
+    apply_radio_option(args)
     # Bad --source specs and detector settings fail here, before any port is bound.
     daemon = Daemon(settings, DetectorParams().updated(**_detector_overrides(args.detector)), data_dir=args.data_dir)
     warm_up()
@@ -40,6 +43,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                            log_level="warning", ws_ping_interval=10))
 
     async def serve() -> None:
+        from twitchd.ble.paired import paired_sources
+
+        for spec in paired_sources(daemon):  # paired BLE sensors come back at every start
+            print(f"reconnecting paired sensor {spec}", flush=True)
+            await daemon.add_source(spec)
         task = asyncio.create_task(server.serve())
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
@@ -197,6 +205,32 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sim_device(args: argparse.Namespace) -> int:
+    """The simulated board as a separate process on a pty; its path is the first line printed."""
+    from twitchd.sim.device import SimulatedDevice
+    from twitchd.sim.pty_board import Faults, PtyBoard
+    from twitchd.sim.session import SimConfig
+
+    kind, _, link = args.link.partition(":")
+    if kind != "pty":
+        raise ConfigError(f"--link must be pty or pty:SYMLINK, got {args.link!r}")
+    if args.unplug_at is None and args.replug_after is not None:
+        raise ConfigError("--replug-after needs --unplug-at")
+    cfg = SimConfig(seed=args.seed, rate_hz=args.rate, adc_bits=args.bits, supply_v=5.0 if args.bits == 10 else 3.3)
+    device = SimulatedDevice(cfg, device_id=args.id or f"TW-SIM{args.seed:03d}", clock_drift_ppm=args.clock_drift)
+    faults = Faults(args.corrupt, args.stall_after, args.unplug_at,
+                    args.replug_after if args.replug_after is not None else 2.0)
+    board = PtyBoard(device, Path(link).absolute() if link else None, faults, seed=args.seed)
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped by a service manager: remove the link
+    try:
+        board.run(lambda path: print(path, flush=True))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from twitchd.recordings import simulate_csv
     from twitchd.sim.session import SimConfig
@@ -255,7 +289,7 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the daemon and the dashboard")
     run.add_argument("--source", action="append", metavar="SPEC",
-                     help="simulated[:opts], serial:PORT[@BAUD] or replay:SESSION[,speed=X] (a recorded session); repeat for several devices (default: simulated; env TWITCHD_SOURCE)")
+                     help="simulated[:opts], serial:PORT[@BAUD], ble:NAME|ADDRESS or replay:SESSION[,speed=X] (a recorded session); repeat for several devices (default: simulated; env TWITCHD_SOURCE)")
     run.add_argument("--host", help="address to listen on (default 127.0.0.1; env TWITCHD_HOST)")
     run.add_argument("--port", type=int, help="port (default 8765; env TWITCHD_PORT)")
     run.add_argument("--token", help="access token; generated when --host is not loopback (env TWITCHD_TOKEN)")
@@ -263,6 +297,9 @@ def parser() -> argparse.ArgumentParser:
                      help="override a detector parameter (see docs/detector.md); repeatable")
     run.add_argument("--data-dir", type=Path, help="where sessions are stored (default: ~/.local/share/twitchd;"
                      " env TWITCHD_DATA_DIR)")
+    from twitchd.ble.commands import add_ble_commands, add_radio_option
+
+    add_radio_option(run)
     rec = run.add_argument_group("recording", "record a session from the start (or use the dashboard / API)")
     rec.add_argument("--record", action="store_true", help="record everything acquired into the session store")
     rec.add_argument("--patient", help="patient code (not a name)")
@@ -272,6 +309,7 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--practitioner")
     rec.add_argument("--notes")
     run.set_defaults(func=_cmd_run)
+    add_ble_commands(sub)
 
     ses = sub.add_parser("sessions", help="list, show, export or delete recorded sessions")
     ses_sub = ses.add_subparsers(dest="action", required=True)
@@ -318,6 +356,21 @@ def parser() -> argparse.ArgumentParser:
     cal.add_argument("--list", action="store_true", help="list the stored calibrations instead")
     cal.add_argument("--json", action="store_true", help="JSON on stdout (prompts go to stderr)")
     cal.set_defaults(func=_cmd_calibrate)
+
+    dev = sub.add_parser("sim-device", help="run the simulated board on a pseudo-terminal, like a USB serial sensor")
+    dev.add_argument("--link", default="pty", metavar="pty[:SYMLINK]",
+                     help="pty, or pty:SYMLINK to keep a stable name for it, like /dev/serial/by-id/…")
+    dev.add_argument("--seed", type=int, default=1)
+    dev.add_argument("--id", help="device id in its HELLO (default TW-SIM<seed>)")
+    dev.add_argument("--rate", type=int, default=2000, choices=(500, 1000, 2000, 4000))
+    dev.add_argument("--bits", type=int, default=12, choices=(10, 12))
+    faults = dev.add_argument_group("faults", "what a real cable and board do")
+    faults.add_argument("--corrupt", type=float, default=0.0, metavar="RATE", help="per-byte chance of a flipped, dropped or inserted byte")
+    faults.add_argument("--stall-after", type=_positive, metavar="S", help="stop sending after S seconds (the port stays open)")
+    faults.add_argument("--unplug-at", type=_positive, metavar="S", help="close the pty after S seconds…")
+    faults.add_argument("--replug-after", type=_positive, metavar="S", help="…and open a new one S seconds later (default 2)")
+    faults.add_argument("--clock-drift", type=float, default=0.0, metavar="PPM", help="the board's clock runs this fast")
+    dev.set_defaults(func=_cmd_sim_device)
 
     sim = sub.add_parser("simulate", help="write a simulated recording and its true events")
     sim.add_argument("--duration", type=_positive, default=120.0, help="seconds (default 120)")

@@ -1,0 +1,98 @@
+"""A serial sensor's cable misbehaves; the session goes on and says exactly what was lost.
+
+The board runs as its own process (`twitchd sim-device`) on a pty behind a
+stable symlink, as /dev/serial/by-id names a real adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_pipeline_while
+from twitchd.hub import Hub
+from twitchd.pipeline import DevicePipeline
+from twitchd.transports import open_source
+
+RATE = 2000
+
+
+def sim_device(link: Path, *faults: str) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen([sys.executable, "-m", "twitchd", "sim-device", "--link", f"pty:{link}", *faults],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline().strip()
+    assert first == str(link), first
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def acquire(link: Path, seconds: float) -> tuple[DevicePipeline, list[tuple[float, str]], list[dict[str, object]]]:
+    """Run a pipeline on the link for ``seconds``; its state changes (time, state) and events."""
+    hub = Hub()
+    sub = hub.subscribe()
+    pipeline = DevicePipeline("ser-1", open_source(f"serial:{link}"), hub)
+    states: list[tuple[float, str]] = []
+    events: list[dict[str, object]] = []
+
+    async def watch() -> None:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            try:
+                for m in await asyncio.wait_for(sub.get(), 0.1):
+                    if m["kind"] == "status" and (not states or states[-1][1] != m["state"]):
+                        states.append((time.monotonic() - t0, str(m["state"])))
+                    elif m["kind"] in ("gap", "ltr", "twitch"):
+                        events.append(m)
+            except asyncio.TimeoutError:
+                pass
+
+    asyncio.run(run_pipeline_while(pipeline, watch))
+    return pipeline, states, events
+
+
+@pytest.mark.slow
+def test_unplugging_the_cable_for_two_seconds_is_one_exact_gap_and_the_session_goes_on(tmp_path: Path) -> None:
+    link = tmp_path / "ttyTWITCH"
+    for _ in sim_device(link, "--unplug-at", "3", "--replug-after", "2"):
+        pipeline, states, events = acquire(link, 9.0)
+    info = pipeline.info
+    names = [s for _, s in states]
+    assert {"lost", "reconnecting"} & set(names) and names[-1] == "streaming", states
+    lost_at = next(t for t, s in states if s in ("lost", "reconnecting"))
+    first_stream = next(t for t, s in states if s == "streaming")
+    assert lost_at - first_stream < 3.0 + 2.0, "the unplug is noticed within 2 s"
+    (gap,) = [e for e in events if e["kind"] == "gap"]
+    # What was missed: the 2 s unplugged plus the reconnect (backoff), never less, never counted twice.
+    assert 2.0 * RATE <= info.lost_samples <= 4.5 * RATE and gap["samples"] == info.lost_samples
+    assert info.samples >= 4.0 * RATE and info.bad_frames <= 2
+
+
+@pytest.mark.slow
+def test_a_board_that_stops_sending_with_the_port_open_is_seen_stalled_within_two_seconds(tmp_path: Path) -> None:
+    link = tmp_path / "ttyTWITCH"
+    for _ in sim_device(link, "--stall-after", "2"):
+        _, states, _ = acquire(link, 5.5)
+    streaming = next(t for t, s in states if s == "streaming")
+    stalled = next(t for t, s in states if s == "stalled")
+    assert stalled - streaming <= 2.0 + 2.0 + 0.5, states  # stalled at ~2 s after start, flagged within 2 s
+
+
+@pytest.mark.slow
+def test_a_noisy_cable_costs_frames_not_the_stream(tmp_path: Path) -> None:
+    link = tmp_path / "ttyTWITCH"
+    for _ in sim_device(link, "--corrupt", "0.0005"):
+        pipeline, _, _ = acquire(link, 4.0)
+    info = pipeline.info
+    assert info.bad_frames > 0 and info.state == "streaming"
+    assert info.samples >= 2.0 * RATE and info.lost_samples > 0
+    assert info.lost_samples < 0.05 * (info.samples + info.lost_samples)
