@@ -12,9 +12,10 @@ import contextlib
 import hmac
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path as FsPath
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Path, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
@@ -25,7 +26,8 @@ from twitchd import __version__
 from twitchd.errors import ConfigError, SourceSpecError
 from twitchd.events import KINDS
 from twitchd.hub import Hub
-from twitchd.pipeline import DevicePipeline
+from twitchd.origins import UNSAFE_METHODS, same_origin
+from twitchd.pipeline import DevicePipeline, Sinks
 from twitchd.settings import Settings
 from twitchd.store.calibrations import CalibrationBook
 from twitchd.store.recorder import Recorder
@@ -33,6 +35,9 @@ from twitchd.signal.params import DetectorParams
 from twitchd.transports import open_source
 from twitchd.transports.catalog import client_source, serial_ports
 from twitchd.webassets import web_root
+
+if TYPE_CHECKING:
+    from twitchd.lsl.outlets import LslOutlets
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,9 @@ class Daemon:
         self.params = params or DetectorParams()
         self.hub = Hub()
         self.started = time.monotonic()
+        # Names this run of the daemon: a client that reconnects to a new run knows
+        # its event ids started over (ids alone cannot tell once the new run has more).
+        self.instance = uuid.uuid4().hex
         self.pipelines: list[DevicePipeline] = []
         self._numbers = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -58,6 +66,10 @@ class Daemon:
         # Recording (twitchd.store): every pipeline hands its frames to the
         # recorder, which ignores them unless a session is being recorded.
         self.recorder = Recorder(data_dir)
+        # Every pipeline hands its frames to these sinks: the recorder always,
+        # LSL output while it is on (twitchd.lsl; set_lsl adds and removes it).
+        self.sinks = Sinks(self.recorder)
+        self.lsl: LslOutlets | None = None
         self.calibrations = CalibrationBook(data_dir)
         for spec in settings.sources:
             self._make_pipeline(spec)
@@ -69,7 +81,7 @@ class Daemon:
         kind = spec.partition(":")[0]
         pipeline = DevicePipeline(f"{kind[:3]}-{self._numbers}", transport, self.hub, self.params,
                                   calibrations=self.calibrations)
-        pipeline.sink = self.recorder
+        pipeline.sink = self.sinks
         self.pipelines.append(pipeline)
         return pipeline
 
@@ -98,8 +110,26 @@ class Daemon:
                 await task
         with contextlib.suppress(Exception):
             await pipeline.transport.close()
+        if self.lsl is not None:
+            self.lsl.forget(device)
         self.hub.publish_display({"kind": "removed", "device": device})
         return True
+
+    def set_lsl(self, enabled: bool) -> None:
+        """LSL output on or off for every device (LslError, saying how to install pylsl, if it is missing).
+
+        Blocking (loading liblsl, closing outlets): from the CLI before start,
+        or from the API through a worker thread.
+        """
+        if enabled and self.lsl is None:
+            from twitchd.lsl.outlets import LslOutlets
+
+            self.lsl = LslOutlets()
+            self.sinks.add(self.lsl)
+        elif not enabled and self.lsl is not None:
+            lsl, self.lsl = self.lsl, None
+            self.sinks.remove(lsl)
+            lsl.close()
 
     def set_params(self, params: DetectorParams) -> None:
         """New detector settings for every device, from the next sample on."""
@@ -135,6 +165,8 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks, self._device_tasks = [], {}
+        if self.lsl is not None:
+            await asyncio.to_thread(self.set_lsl, False)  # pushes what is queued, then closes the outlets
 
 
 def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
@@ -163,6 +195,8 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
         # the page's ?token= on to module imports; the data is what is guarded.
         if request.url.path.startswith("/api/") and not authorised(request.query_params.get("token"), request.headers.get("authorization")):
             return JSONResponse({"detail": "a valid token is required (see the daemon's start-up message)"}, 401)
+        if request.method in UNSAFE_METHODS and not same_origin(request.headers.get("origin"), request.headers.get("host")):
+            return JSONResponse({"detail": "requests from other web pages are refused (open the dashboard itself)"}, 403)
         return await call_next(request)
 
     @app.get("/api/health")
@@ -234,10 +268,13 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
         if not authorised(ws.query_params.get("token"), ws.headers.get("authorization")):
             await ws.close(code=1008, reason="a valid token is required")
             return
+        if not same_origin(ws.headers.get("origin"), ws.headers.get("host")):
+            await ws.close(code=1008, reason="connections from other web pages are refused")
+            return
         await ws.accept()
         sub = daemon.hub.subscribe()
         try:
-            await ws.send_json({"kind": "hello", "version": __version__,
+            await ws.send_json({"kind": "hello", "version": __version__, "instance": daemon.instance,
                                 "devices": [p.info.to_json() for p in daemon.pipelines]})
             while True:
                 for msg in await sub.get():
@@ -253,5 +290,11 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     from twitchd.store.routes import add_recording_routes
 
     add_recording_routes(app, daemon)
+    from twitchd.ble.routes import add_ble_routes
+
+    add_ble_routes(app, daemon)
+    from twitchd.lsl.routes import add_lsl_routes
+
+    add_lsl_routes(app, daemon)
     app.mount("/", StaticFiles(directory=web_root(), html=True), name="web")
     return app

@@ -32,9 +32,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     apply_radio_option(args)
     # Bad --source specs and detector settings fail here, before any port is bound.
     daemon = Daemon(settings, DetectorParams().updated(**_detector_overrides(args.detector)), data_dir=args.data_dir)
+    if args.lsl or os.environ.get("TWITCHD_LSL", "").lower() in ("1", "true", "yes", "on"):
+        daemon.set_lsl(True)  # without pylsl: LslError, which says "pip install twitchd[lsl]"
     warm_up()
     app = create_app(settings, daemon)
     print(f"twitchd {__version__}: sources {', '.join(settings.sources)}", flush=True)
+    if daemon.lsl is not None:
+        print("LSL output on: a stream 'twitchd <device id>' (EMG) and '… events' (Markers) per device", flush=True)
     if args.record:
         _start_recording(daemon, args)
     if not settings.loopback:
@@ -297,6 +301,9 @@ def parser() -> argparse.ArgumentParser:
                      help="override a detector parameter (see docs/detector.md); repeatable")
     run.add_argument("--data-dir", type=Path, help="where sessions are stored (default: ~/.local/share/twitchd;"
                      " env TWITCHD_DATA_DIR)")
+    run.add_argument("--lsl", action="store_true",
+                     help="stream every device to Lab Streaming Layer (needs twitchd[lsl]; see docs/lsl.md;"
+                     " env TWITCHD_LSL=1)")
     from twitchd.ble.commands import add_ble_commands, add_radio_option
 
     add_radio_option(run)

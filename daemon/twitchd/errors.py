@@ -39,3 +39,7 @@ class SessionNotFoundError(StoreError):
 
 class CalibrationError(TwitchdError, ValueError):
     """A force calibration could not be completed: the message says which step and why."""
+
+
+class LslError(TwitchdError, RuntimeError):
+    """Lab Streaming Layer output cannot be started (pylsl missing, or liblsl refused)."""

@@ -1,8 +1,8 @@
 """One device's chain: transport -> decoder -> calibration -> detector -> hub.
 
 It owns the device's state as the dashboard shows it (connecting, streaming,
-stalled, lost), counts every lost sample exactly from the frames' sample
-indices, and keeps reconnecting a lost link with backoff.
+stalled, lost, reconnecting), counts every lost sample exactly from the
+frames' sample indices, and keeps reconnecting a lost link with backoff.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 #: No bytes for this long on an open link means it has stalled (a known
 #: failure of BLE stacks and of USB adapters); the practitioner is told.
 STALL_S = 2.0
+MASK32 = 0xFFFFFFFF
 #: Display traces: 250 points/s (min/max per 4 ms bucket keeps every spike
 #: visible), sent ~20 times a second.
 DISPLAY_RATE_HZ = 250
@@ -62,9 +63,16 @@ class DeviceInfo:
     saturation_n: float = 0.0
     warnings: list[dict[str, str]] = field(default_factory=list)
     last_error: str = ""
+    #: signal strength in dBm where the link has one (BLE: last advertisement heard)
+    rssi: int | None = None
+    #: when the link was lost (time.monotonic()), None while streaming; shown as lost_for_s
+    lost_since: float | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        since = out.pop("lost_since")
+        out["lost_for_s"] = round(time.monotonic() - since, 1) if since is not None else 0.0
+        return out
 
 
 class SampleSink(Protocol):
@@ -79,6 +87,46 @@ class SampleSink(Protocol):
                 counts: npt.NDArray[np.uint16], t0_us: int) -> None: ...
 
     def on_event(self, name: str, event: Event) -> None: ...
+
+
+class Sinks:
+    """Several sinks behind the pipeline's one ``sink`` (the recorder, LSL output, ...).
+
+    The set is a tuple replaced whole, so a sink can be added or removed from
+    another thread while a pipeline is calling the others. A sink that raises
+    is logged and skipped: a consumer's bug must not stop acquisition.
+    """
+
+    def __init__(self, *sinks: SampleSink) -> None:
+        self.sinks: tuple[SampleSink, ...] = sinks
+        self._reported: set[int] = set()
+
+    def add(self, sink: SampleSink) -> None:
+        self.sinks = (*self.sinks, sink)
+
+    def remove(self, sink: SampleSink) -> None:
+        self.sinks = tuple(s for s in self.sinks if s is not sink)
+
+    def on_data(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, sample_index: int,
+                counts: npt.NDArray[np.uint16], t0_us: int) -> None:
+        for sink in self.sinks:
+            try:
+                sink.on_data(name, info, cmap, origin_raw, sample_index, counts, t0_us)
+            except Exception:
+                self._failed(name, sink, "a frame")
+
+    def on_event(self, name: str, event: Event) -> None:
+        for sink in self.sinks:
+            try:
+                sink.on_event(name, event)
+            except Exception:
+                self._failed(name, sink, "an event")
+
+    def _failed(self, name: str, sink: SampleSink, what: str) -> None:
+        """The first failure of each sink is logged with its traceback; later ones would flood the log."""
+        if id(sink) not in self._reported:
+            self._reported.add(id(sink))
+            log.exception("%s: %s failed on %s (further failures are not logged)", name, type(sink).__name__, what)
 
 
 class DevicePipeline:
@@ -105,6 +153,7 @@ class DevicePipeline:
         # -- recording hook (twitchd.store); None when nothing records --
         self.sink: SampleSink | None = None
         self._origin_raw = 0
+        self._last_data_host = 0.0
 
     # -- lifecycle ---------------------------------------------------------
     async def run(self) -> None:
@@ -114,11 +163,14 @@ class DevicePipeline:
             try:
                 await self.transport.open()
             except TransportError as exc:
-                self._set_state("lost", str(exc))
+                self.info.rssi = self.transport.rssi
+                # Every attempt is announced, so the dashboard's "lost for N s" moves on.
+                self._set_state("reconnecting" if self.info.samples else "lost", str(exc), announce=True)
                 await asyncio.sleep(RECONNECT_BACKOFF_S[min(attempt, len(RECONNECT_BACKOFF_S) - 1)])
                 attempt += 1
                 continue
             attempt = 0
+            self.info.rssi = self.transport.rssi
             self._decoder = StreamDecoder()
             self._set_state("connecting", "")
             try:
@@ -127,7 +179,7 @@ class DevicePipeline:
                 await self._acquire()
             except TransportError as exc:
                 log.warning("%s: %s", self.name, exc)
-                self._set_state("lost", str(exc))
+                self._set_state("reconnecting" if self.transport.reconnectable else "lost", str(exc))
             finally:
                 await self.transport.close()
             if not self.transport.reconnectable:
@@ -163,8 +215,12 @@ class DevicePipeline:
     def status_message(self) -> dict[str, Any]:
         return {"kind": "status", "device": self.name, **self.info.to_json()}
 
-    def _set_state(self, state: str, error: str) -> None:
-        if state != self.info.state or error != self.info.last_error:
+    def _set_state(self, state: str, error: str, announce: bool = False) -> None:
+        if state == "streaming":
+            self.info.lost_since = None
+        elif state in ("lost", "reconnecting", "stalled") and self.info.lost_since is None:
+            self.info.lost_since = time.monotonic()
+        if announce or state != self.info.state or error != self.info.last_error:
             self.info.state, self.info.last_error = state, error
             self.hub.publish_display(self.status_message())
 
@@ -199,7 +255,9 @@ class DevicePipeline:
             self._set_state("lost", str(exc))
             return
         same = self._detector is not None and self.info.rate_hz == hello.rate_hz and self._map == channel_map
-        self._map = channel_map
+        # The same map stays the same object: the recorder takes a new one for a
+        # restarted stream and would place a reconnected one by wall clock.
+        self._map = self._map if same else channel_map
         raw = hello.channels[channel_map.emg]
         self._health = ChannelHealth(hello.rate_hz, channel_map, (1 << raw.adc_bits) - 1,
                                      cal.saturation_n if cal else None)
@@ -225,14 +283,19 @@ class DevicePipeline:
         if self.info.state != "streaming":
             self._set_state("streaming", "")
         n = frame.samples.shape[0]
+        now = time.monotonic()
         if self._next_index is not None and frame.sample_index != self._next_index:
-            lost = (frame.sample_index - self._next_index) & 0xFFFFFFFF
+            lost = (frame.sample_index - self._next_index) & MASK32
             if lost >= 0x80000000:
-                return  # an old or repeated frame: never feed a sample twice
-            self._record_gap(lost, det.samples_seen)
+                if (self._next_index - frame.sample_index) & MASK32 <= max(self.info.rate_hz, n):
+                    return  # an old or repeated frame: never feed a sample twice
+                self._restarted(frame, now)  # far behind: the board rebooted and counts from 0 again
+            else:
+                self._record_gap(lost, det.samples_seen)
         if self._next_index is None:
             self._origin_raw = frame.sample_index
-        self._next_index = (frame.sample_index + n) & 0xFFFFFFFF
+        self._next_index = (frame.sample_index + n) & MASK32
+        self._last_data_host = now
         self.info.samples += n
         emg, force = cmap.emg_volts(frame.samples), cmap.force_newtons(frame.samples)
         if self._health is not None and self._health.update(frame.samples):
@@ -245,11 +308,25 @@ class DevicePipeline:
             if event.kind == PROVISIONAL:
                 self._flag_onset(self._gaps.event(event))
             else:
-                stream_event = self._gaps.event(event)
-                self.hub.publish_event(stream_event, self.name)
+                numbered = self.hub.publish_event(self._gaps.event(event), self.name)
                 if self.sink is not None:
-                    self.sink.on_event(self.name, stream_event)
+                    self.sink.on_event(self.name, numbered)
         self._add_display(filtered, force)
+
+    def _restarted(self, frame: Data, now: float) -> None:
+        """The board counts from 0 again (battery swap, reset): stream time goes on.
+
+        How long it was away can only be told by the host's clock, so the gap is
+        an estimate (marked ``reset``); the new counting is placed after it.
+        """
+        assert self._next_index is not None and self._detector is not None
+        rate = self.info.rate_hz
+        stream_end = (self._next_index - self._origin_raw) & MASK32
+        away = max(0, round((now - self._last_data_host) * rate) - frame.samples.shape[0])
+        log.warning("%s: the sensor restarted its sample count; about %.1f s missing", self.name, away / rate)
+        self._record_gap(away, self._detector.samples_seen, reset=True)
+        self._origin_raw = (frame.sample_index - (stream_end + away)) & MASK32
+        self._next_index = frame.sample_index
 
     def _flag_onset(self, event: Event) -> None:
         """A provisional flag, so the screen (and the ear) react while the burst is
@@ -260,18 +337,21 @@ class DevicePipeline:
             "likely": "ltr" if event.extra.get("likely_ltr") else "twitch",
         })
 
-    def _record_gap(self, lost: int, at: int) -> None:
+    def _record_gap(self, lost: int, at: int, reset: bool = False) -> None:
         rate = self.info.rate_hz
         self.info.lost_samples += lost
         onset = self._gaps.add(at, lost)
-        gap = Event("gap", onset, onset + lost / rate, onset + lost / rate, extra={"samples": float(lost)})
+        extra = {"samples": float(lost), **({"reset": 1.0} if reset else {})}
+        gap = Event("gap", onset, onset + lost / rate, onset + lost / rate, extra=extra)
         self.hub.publish_event(gap, self.name)
         self._display, self._display_t0 = [], None  # the trace restarts after the hole
 
     def _add_display(self, filtered: npt.NDArray[np.float64], force: npt.NDArray[np.float64]) -> None:
         rate = self.info.rate_hz
         if self._display_t0 is None:
-            self._display_t0 = ((self._next_index or 0) - len(filtered)) / rate
+            # Stream time counts from the first sample seen, like event times (a board
+            # that was already running when the daemon started is not at index 0).
+            self._display_t0 = (((self._next_index or 0) - self._origin_raw) & MASK32) / rate - len(filtered) / rate
         self._display.append(np.stack([filtered, force], axis=1))
         pending = sum(len(b) for b in self._display)
         if pending < DISPLAY_PERIOD_S * rate:

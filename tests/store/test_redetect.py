@@ -43,9 +43,9 @@ def test_redetect_finds_the_true_ltrs_across_a_gap_and_other_settings_change_the
     # No live events were recorded here, so all are "only new".
     assert out["comparison"]["ltr"]["live"] == 0 and out["comparison"]["ltr"]["new"] == len(ltrs)
 
-    # Deafer settings find fewer bursts.
+    # Deafer settings (EMG and force bumps) find fewer LTRs.
     assert main(["sessions", "redetect", "1", "--data-dir", str(tmp_path), "--json",
-                 "--detector", "onset_ratio=60"]) == 0
+                 "--detector", "onset_ratio=60", "--detector", "bump_ratio=100"]) == 0
     deaf = json.loads(capsys.readouterr().out)
     assert sum(e["kind"] == "ltr" for e in deaf["events"]) < len(ltrs)
     assert main(["sessions", "redetect", "1", "--data-dir", str(tmp_path), "--detector", "bogus=1"]) == 2

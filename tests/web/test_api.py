@@ -103,3 +103,17 @@ def test_a_client_cannot_make_the_daemon_open_an_arbitrary_path(source: str) -> 
 def test_the_serial_ports_list_answers_even_with_no_adapters() -> None:
     with client() as c:
         assert isinstance(c.get("/api/ports").json()["serial"], list)
+
+
+def test_another_web_page_in_the_same_browser_cannot_read_the_live_stream_or_change_anything() -> None:
+    with client() as c:
+        evil = {"origin": "https://evil.example"}
+        with pytest.raises(WebSocketDisconnect), c.websocket_connect("/ws/live", headers=evil) as ws:
+            ws.receive_json()
+        assert c.post("/api/recording/start", json={}, headers=evil).status_code == 403
+        assert c.delete("/api/detector", headers=evil).status_code == 403
+        assert "access-control-allow-origin" not in c.get("/api/health", headers=evil).headers
+        own = {"origin": "http://testserver"}  # the dashboard itself
+        with c.websocket_connect("/ws/live", headers=own) as ws:
+            assert ws.receive_json()["kind"] == "hello"
+        assert c.delete("/api/detector", headers=own).status_code == 200

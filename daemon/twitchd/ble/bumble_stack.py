@@ -19,7 +19,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from twitchd.errors import TransportError
 
 if TYPE_CHECKING:
     from bumble.device import Advertisement, Device
@@ -151,14 +150,3 @@ class BumbleRadio:
         if transport is not None:
             await transport.close()
 
-
-def require_device(radio: BumbleRadio) -> Awaitable[Device]:
-    """``radio.device()`` with the failure as a TransportError (used where no bleak facade translates)."""
-
-    async def get() -> Device:
-        try:
-            return await radio.device()
-        except OSError as exc:
-            raise TransportError(f"the Bluetooth radio {radio.label} does not answer ({exc})") from exc
-
-    return get()

@@ -61,7 +61,7 @@ class Radio:
         text = str(exc) or type(exc).__name__
         if self.bumble is not None:
             if isinstance(exc, OSError) and not isinstance(exc, TransportError):
-                return TransportError(f"{doing}: the Bluetooth radio {self.label} does not answer ({text});"
+                return TransportError(f"{doing}: {self.label} does not answer ({text});"
                                       " is `twitchd sim-ble` (or the dongle) running?")
             return TransportError(f"{doing} failed on {self.label}: {text}")
         name = type(exc).__name__

@@ -1,7 +1,8 @@
 """Sensor links behind one small interface, chosen by a spec string.
 
 ``simulated``, ``serial:/dev/ttyUSB0`` (``@BAUD`` optional), ``replay:SESSION``
-(a recorded session, read from the data directory), later ``ble:NAME``.
+(a recorded session, read from the data directory), ``ble:NAME`` or ``ble:ADDRESS``
+(a wireless sensor, through the radio twitchd.ble.radio chooses).
 Modules are imported lazily, as python-can does, so using a serial port never
 imports the simulator and a missing optional library only matters when used.
 """
@@ -20,6 +21,7 @@ BACKENDS: dict[str, str] = {
     "simulated": "twitchd.transports.simulated:SimulatedTransport",
     "serial": "twitchd.transports.serial:SerialTransport",
     "replay": "twitchd.store.replay:ReplayTransport",
+    "ble": "twitchd.transports.ble:BleTransport",
 }
 
 
@@ -29,8 +31,7 @@ def open_source(spec: str, data_dir: Path | None = None) -> Transport:
     target = BACKENDS.get(kind)
     if target is None:
         known = ", ".join(f"{k}:…" if k != "simulated" else k for k in BACKENDS)
-        hint = " (BLE sensors are not supported yet)" if kind == "ble" else ""
-        raise SourceSpecError(f"unknown source {spec!r}{hint}; use one of: {known}")
+        raise SourceSpecError(f"unknown source {spec!r}; use one of: {known}")
     module_name, cls_name = target.split(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
     transport: Transport = cls.from_spec(rest, data_dir)

@@ -30,6 +30,8 @@ class Transport(abc.ABC):
 
     spec: str = ""
     reconnectable: bool = True
+    #: signal strength in dBm, for links that have one (BLE)
+    rssi: int | None = None
 
     @abc.abstractmethod
     async def open(self) -> None: ...
