@@ -1,0 +1,221 @@
+"""Device time to LSL time: a line fitted under the arrival times, never the arrivals themselves.
+
+A board stamps each DATA frame with its own µs clock (``t0_us``, wrapping at
+2³²). The host sees the frame some time later: transport latency plus jitter
+(USB polling, BLE connection intervals, a busy event loop, several frames in
+one read). Stamping samples with arrival times would copy that jitter into
+every recording (DESIGN §4; the complaint in LSL #131 and BrainFlow #298).
+
+Every arrival is *later* than the capture by at least the link's minimum
+latency, so the points (device time, arrival time) lie on or above the true
+line ``host = offset + slope × device``. The best line under all points is
+found with the lower convex hull (the linear-programming estimator of Moon,
+Skelly and Towsley, 1999, for one-way clock skew): of the lines that stay
+below every point, take the one highest at the points' mean device time,
+which is the hull edge spanning that mean. It needs no prior on the slope,
+so a fast or slow board clock (a ceramic resonator is off by up to 0.5 %)
+and a simulated board running faster than real time are both mapped right.
+
+Timestamps therefore include the link's *minimum* latency (about 1 ms over
+USB serial), not its jitter. The fit is refreshed every ``REFIT_S`` over a
+window of one to two ``WINDOW_S`` (temperature moves a crystal's rate over
+tens of minutes), and a new fit may move the mapping by at most half a
+sample period per refresh, so timestamps stay strictly increasing (unless
+the correction exceeds ``STEP_S``, which only a reset board or a suspended
+host causes).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+MASK32 = 0xFFFFFFFF
+HALF32 = 1 << 31
+#: Arrivals gathered before the first fit; samples wait (they are not pushed
+#: with a guess) until then. Over a shorter span the slope is uncertain by
+#: more than 0.1 % (a millisecond of envelope noise over half a second).
+WARMUP_S = 2.0
+MIN_POINTS = 5
+#: The hull is built over one to two windows of arrivals (two generations).
+WINDOW_S = 30.0
+REFIT_S = 0.1
+#: A correction larger than this is made at once rather than slewed (the
+#: board was reset, or the host was suspended): stamps step, as NTP steps.
+STEP_S = 0.005
+#: The offset comes from the lowest arrival of this last stretch.
+RECENT_S = 5.0
+#: An arrival this far *before* the mapped capture time is impossible unless
+#: the clocks broke apart (a suspended host, whose monotonic clock stopped
+#: while the board's ran on), and the fit restarts from the arrivals since.
+#: Arrivals persistently *late* are not a break: an overloaded host is late.
+BREAK_S = 0.05
+BREAK_WINDOW_S = 2.0
+
+
+def signed32(delta: int) -> int:
+    """A difference of two wrapping u32 counters as the nearest signed step."""
+    delta &= MASK32
+    return delta - (1 << 32) if delta >= HALF32 else delta
+
+
+class Unwrapper:
+    """A u32 µs counter (wraps every 71.6 min) as a continuous integer."""
+
+    def __init__(self) -> None:
+        self._raw: int | None = None
+        self.value = 0
+
+    def __call__(self, raw: int) -> int:
+        if self._raw is not None:
+            self.value += signed32(raw - self._raw)
+        else:
+            self.value = raw
+        self._raw = raw
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """host seconds = ``offset + slope × device seconds`` (device seconds since the clock's epoch)."""
+
+    offset: float
+    slope: float
+
+    def at(self, d: float) -> float:
+        return self.offset + self.slope * d
+
+
+def _below(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """True when ``a`` is not strictly below the segment o-b (it leaves the lower hull)."""
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]) <= 0.0
+
+
+def _extend_hull(hull: list[tuple[float, float]], p: tuple[float, float]) -> None:
+    """Andrew's monotone chain, one point at a time (points come in device-time order)."""
+    while len(hull) >= 2 and _below(hull[-2], hull[-1], p):
+        hull.pop()
+    hull.append(p)
+
+
+class DeviceClock:
+    """One board's clock mapped onto the host's LSL clock (``pylsl.local_clock``)."""
+
+    def __init__(self, rate_hz: float, window_s: float = WINDOW_S, warmup_s: float = WARMUP_S,
+                 refit_s: float = REFIT_S) -> None:
+        self.window_s, self.warmup_s, self.refit_s = window_s, warmup_s, refit_s
+        #: A refit moves the mapping by at most this (half a sample period): stamps stay increasing.
+        self.max_step_s = 0.5 / rate_hz
+        self._epoch_us: int | None = None
+        self._h0 = 0.0
+        self._first = 0.0
+        self._gen_start = 0.0
+        # Hull vertices (device s, arrival s - h0) and (sum of d, count) per generation.
+        self._prev: list[tuple[float, float]] = []
+        self._cur: list[tuple[float, float]] = []
+        self._prev_sum = (0.0, 0)
+        self._cur_sum = (0.0, 0)
+        self._recent: deque[tuple[float, float, float]] = deque()  # (arrival, d, y)
+        self._last_d = -np.inf
+        self._last_fit = 0.0
+        self.line: Line | None = None
+        self.points = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.line is not None
+
+    @property
+    def drift_ppm(self) -> float:
+        """How much faster than the host the board's clock runs (0 until fitted)."""
+        return (1.0 / self.line.slope - 1.0) * 1e6 if self.line and self.line.slope > 0 else 0.0
+
+    def observe(self, device_us: int, arrival: float) -> None:
+        """A sample taken at ``device_us`` (continuous µs) was seen at ``arrival`` (LSL seconds)."""
+        if self._epoch_us is None:
+            self._epoch_us, self._h0 = device_us, arrival
+            self._first = self._gen_start = self._last_fit = arrival
+        d = (device_us - self._epoch_us) * 1e-6
+        if d <= self._last_d:
+            return  # a repeated or older time adds nothing to the envelope
+        self._last_d = d
+        self.points += 1
+        _extend_hull(self._cur, (d, arrival - self._h0))
+        self._recent.append((arrival, d, arrival - self._h0))
+        while arrival - self._recent[0][0] > RECENT_S:
+            self._recent.popleft()
+        self._cur_sum = (self._cur_sum[0] + d, self._cur_sum[1] + 1)
+        if arrival - self._gen_start >= self.window_s:
+            self._prev, self._prev_sum = self._cur, self._cur_sum
+            self._cur, self._cur_sum = [(d, arrival - self._h0)], (d, 1)
+            self._gen_start = arrival
+        if self.line is None:
+            if arrival - self._first >= self.warmup_s and self.points >= MIN_POINTS:
+                self.line = self._fit()
+                self._last_fit = arrival
+        elif arrival - self._last_fit >= self.refit_s or arrival < self.line.at(d):
+            if self._broken(arrival):
+                self._restart(arrival)
+            else:
+                self._refit(d)
+            self._last_fit = arrival
+
+    def _fit(self) -> Line:
+        hull: list[tuple[float, float]] = []
+        for p in self._prev + self._cur:
+            _extend_hull(hull, p)
+        slope = 1.0
+        if len(hull) > 1:
+            total, n = self._prev_sum[0] + self._cur_sum[0], self._prev_sum[1] + self._cur_sum[1]
+            mean = total / n
+            k = next((i for i in range(len(hull) - 1) if hull[i + 1][0] >= mean), len(hull) - 2)
+            (d1, y1), (d2, y2) = hull[k], hull[k + 1]
+            slope = (y2 - y1) / (d2 - d1)
+        lowest = min(y - slope * d for _, d, y in self._recent)
+        return Line(self._h0 + lowest, slope)
+
+    def _broken(self, arrival: float) -> bool:
+        assert self.line is not None
+        line, h0 = self.line, self._h0
+        lowest = min((y + h0 - line.at(d) for a, d, y in self._recent if arrival - a <= BREAK_WINDOW_S),
+                     default=0.0)
+        return lowest < -BREAK_S
+
+    def _restart(self, arrival: float) -> None:
+        """Forget the arrivals before the break: only those since, on the newest one's side of it, count."""
+        assert self.line is not None
+        line, h0 = self.line, self._h0
+        _, d_new, y_new = self._recent[-1]
+        shift = y_new + h0 - line.at(d_new)
+        kept = [(a, d, y) for a, d, y in self._recent
+                if arrival - a <= BREAK_WINDOW_S and abs(y + h0 - line.at(d) - shift) < BREAK_S]
+        self._recent = deque(kept)
+        self._prev, self._prev_sum, self._cur = [], (0.0, 0), []
+        for _, d, y in kept:
+            _extend_hull(self._cur, (d, y))
+        self._cur_sum = (sum(d for _, d, _ in kept), len(kept))
+        self._gen_start = arrival
+        self.line = self._fit()
+
+    def _refit(self, d_now: float) -> None:
+        assert self.line is not None
+        new = self._fit()
+        now = self.line.at(d_now)
+        step = new.at(d_now) - now
+        if abs(step) <= STEP_S:
+            step = min(max(step, -self.max_step_s), self.max_step_s)
+        self.line = Line(now + step - new.slope * d_now, new.slope)
+
+    def to_lsl(self, device_us: float) -> float:
+        """LSL time of a sample taken at ``device_us`` (continuous µs, as observed)."""
+        if self.line is None or self._epoch_us is None:
+            raise RuntimeError("the device clock is not fitted yet")
+        return self.line.at((device_us - self._epoch_us) * 1e-6)
+
+    def to_lsl_array(self, device_us: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        if self.line is None or self._epoch_us is None:
+            raise RuntimeError("the device clock is not fitted yet")
+        return self.line.offset + self.line.slope * ((device_us - self._epoch_us) * 1e-6)
