@@ -10,12 +10,14 @@ run:
 test:
 	@scripts/python-env.sh test
 	@scripts/install-firmware-deps.sh
+	@scripts/install-browser-deps.sh
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 # Everything but the slow end-to-end runs, for the edit-test loop.
 test-fast:
 	@scripts/python-env.sh test
 	@scripts/install-firmware-deps.sh
+	@scripts/install-browser-deps.sh
 	.venv/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench:

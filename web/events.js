@@ -10,10 +10,19 @@ const fmt = (v, digits) => (typeof v === "number" && Number.isFinite(v) ? v.toFi
 const mV = (v) => (typeof v === "number" ? fmt(v * 1000, Math.abs(v) < 0.01 ? 2 : 1) : "–");
 
 export class EventLog {
-  constructor({ listEl, onChange }) {
+  constructor({ listEl, onChange, onPick }) {
     this.listEl = listEl;
     this.onChange = onChange;
+    this.byId = new Map();
     this.reset();
+    // Pick an event (click, or Enter on a focused row) to see it on its trace.
+    if (onPick) pickable(listEl, (id) => { const ev = this.byId.get(id); if (ev) onPick(ev); });
+  }
+
+  /** Marks the picked row (or none). */
+  mark(id) {
+    for (const tr of this.listEl.querySelectorAll("tr.picked")) tr.classList.remove("picked");
+    if (id != null) this.listEl.querySelector(`tr[data-id="${Number(id)}"]`)?.classList.add("picked");
   }
 
   /** Forget everything: used when the daemon itself restarted (ids start over). */
@@ -21,9 +30,10 @@ export class EventLog {
     this.seen = new Set();
     this.lastId = 0;
     this.ltrTotal = 0;
+    this.ltrByDevice = new Map();
     this.rows = [];     // newest first, by id
     this.recent = [];   // for flags
-    this.multiDevice = false;
+    this.byId = new Map();
     if (this.listEl) this.listEl.replaceChildren();
     this.onChange?.();
   }
@@ -34,9 +44,15 @@ export class EventLog {
     if (this.seen.has(ev.id)) return false;
     this.seen.add(ev.id);
     this.lastId = Math.max(this.lastId, ev.id);
-    if (ev.kind === "ltr") this.ltrTotal++;
+    if (ev.kind === "ltr") {
+      this.ltrTotal++;
+      this.ltrByDevice.set(ev.device, (this.ltrByDevice.get(ev.device) ?? 0) + 1);
+    }
     this.recent.push(ev);
-    if (this.recent.length > RECENT_CAP) this.recent.splice(0, this.recent.length - RECENT_CAP);
+    this.byId.set(ev.id, ev);
+    if (this.recent.length > RECENT_CAP) {
+      for (const old of this.recent.splice(0, this.recent.length - RECENT_CAP)) this.byId.delete(old.id);
+    }
     this.insertRow(ev);
     this.onChange?.(ev);
     return true;
@@ -47,8 +63,13 @@ export class EventLog {
     return this.recent.filter((e) => e.device === id);
   }
 
+  /** LTRs of one device (for the lane's own count). */
+  ltrCount(id) {
+    return this.ltrByDevice.get(id) ?? 0;
+  }
+
   insertRow(ev) {
-    const tr = this.renderRow(ev);
+    const tr = eventRow(ev);
     // Live events normally arrive in id order; backfilled ones may not.
     let i = 0;
     while (i < this.rows.length && this.rows[i].id > ev.id) i++;
@@ -58,46 +79,59 @@ export class EventLog {
     this.listEl.insertBefore(tr, before);
     while (this.rows.length > LIST_CAP) { this.rows.pop().tr.remove(); }
   }
+}
 
-  renderRow(ev) {
-    const k = KINDS[ev.kind];
-    const tr = document.createElement("tr");
-    tr.className = `ev ev-${ev.kind}`;
-    tr.dataset.id = String(ev.id);
-    const td = (text, cls) => {
-      const c = document.createElement("td");
-      c.textContent = text;
-      if (cls) c.className = cls;
-      tr.appendChild(c);
-      return c;
-    };
-    td(fmt(ev.onset_s, 2), "num");
-    const kindCell = td("", "kind");
-    const badge = document.createElement("span");
-    badge.className = "badge";
-    badge.textContent = k.letter;
-    badge.style.setProperty("--kc", k.color);
-    kindCell.append(badge, " " + (k.letter === k.label ? "" : k.label));
-    td(fmt(ev.force_n, 1), "num");
-    td(mV(ev.peak_emg_v), "num");
-    let note = "";
-    if (ev.kind === "press") {
-      note = `${ev.ltr_count ?? "?"} LTR, peak ${fmt(ev.peak_force_n, 1)} N, ${fmt(dur(ev), 1)} s`;
-    } else if (ev.kind === "gap") {
-      note = `${ev.samples ?? "?"} samples lost`;
-    } else if (typeof ev.confidence === "number") {
-      note = `conf. ${Math.round(ev.confidence * 100)} %`;
-    }
-    const noteCell = td(note, "note");
-    if (ev.device) {
-      // Shown only when several devices stream (CSS: body.multi).
-      const d = document.createElement("span");
-      d.className = "dev";
-      d.textContent = (note ? " · " : "") + ev.device;
-      noteCell.append(d);
-    }
-    return tr;
+/** One table row for an event (the live list and a stored session's list share it). */
+export function eventRow(ev) {
+  const k = KINDS[ev.kind];
+  const tr = document.createElement("tr");
+  tr.className = `ev ev-${ev.kind}`;
+  if (ev.id != null) tr.dataset.id = String(ev.id);
+  tr.tabIndex = 0;
+  tr.dataset.kind = ev.kind;
+  const td = (text, cls) => {
+    const c = document.createElement("td");
+    c.textContent = text;
+    if (cls) c.className = cls;
+    tr.appendChild(c);
+    return c;
+  };
+  td(fmt(ev.onset_s, 2), "num");
+  const kindCell = td("", "kind");
+  const badge = document.createElement("span");
+  badge.className = "badge";
+  badge.textContent = k.letter;
+  badge.style.setProperty("--kc", k.color);
+  kindCell.append(badge, " " + (k.letter === k.label ? "" : k.label));
+  td(fmt(ev.force_n, 1), "num");
+  td(mV(ev.peak_emg_v), "num");
+  let note = "";
+  if (ev.kind === "press") {
+    note = `${ev.ltr_count ?? "?"} LTR, peak ${fmt(ev.peak_force_n, 1)} N, ${fmt(dur(ev), 1)} s`;
+  } else if (ev.kind === "gap") {
+    note = `${ev.samples ?? "?"} samples lost`;
+  } else if (typeof ev.confidence === "number") {
+    note = `conf. ${Math.round(ev.confidence * 100)} %`;
   }
+  const noteCell = td(note, "note");
+  if (ev.device) {
+    // Shown only when several devices stream (CSS: body.multi).
+    const d = document.createElement("span");
+    d.className = "dev";
+    d.textContent = (note ? " · " : "") + ev.device;
+    noteCell.append(d);
+  }
+  return tr;
+}
+
+/** Click or Enter on a row calls pick(id) with the row's data-id. */
+export function pickable(tbody, pick) {
+  const go = (e) => {
+    const tr = e.target.closest("tr[data-id]");
+    if (tr) pick(Number(tr.dataset.id));
+  };
+  tbody.addEventListener("click", go);
+  tbody.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); go(e); } });
 }
 
 function dur(ev) {

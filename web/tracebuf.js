@@ -6,6 +6,9 @@ const CAP = 16384; // buckets; ~65 s at 4 ms, far more than the 10 s shown
 const RENDER_DELAY_S = 0.12;
 // How fast the clock estimate may drift down (covers a device clock slower than ours).
 const DRIFT_S_PER_S = 0.05;
+// Envelope: rectified peak of each bucket through a one-pole low-pass with the
+// MyoWare ENV's time constant, so it reads like the sensor's own envelope output.
+const ENV_TAU_S = 0.044;
 
 export class TraceBuffer {
   constructor() {
@@ -13,6 +16,8 @@ export class TraceBuffer {
     this.emgMin = new Float32Array(CAP);
     this.emgMax = new Float32Array(CAP);
     this.force = new Float32Array(CAP); // NaN = unknown
+    this.env = new Float32Array(CAP);   // EMG envelope, V (NaN = unknown)
+    this.envState = NaN;
     this.start = 0; // index of oldest bucket
     this.len = 0;
     this.dt = 0.004;
@@ -24,7 +29,7 @@ export class TraceBuffer {
   }
 
   clear() {
-    this.start = 0; this.len = 0; this.endT = -Infinity; this.offset = null; this.version++;
+    this.start = 0; this.len = 0; this.endT = -Infinity; this.offset = null; this.envState = NaN; this.version++;
   }
 
   /** Appends one `trace` message. */
@@ -34,6 +39,9 @@ export class TraceBuffer {
     // Time went backwards a lot: the device stream restarted; old data no longer fits the axis.
     if (msg.t0_s < this.endT - 1) this.clear();
     this.dt = msg.dt_s;
+    const alpha = 1 - Math.exp(-msg.dt_s / ENV_TAU_S);
+    // A hole before this message (lost samples): the envelope starts afresh.
+    if (msg.t0_s > this.endT + 2.5 * msg.dt_s) this.envState = NaN;
     for (let i = 0; i < n; i++) {
       const t = msg.t0_s + i * msg.dt_s;
       if (t < this.endT - 1e-9) continue; // duplicate or overlap
@@ -43,6 +51,10 @@ export class TraceBuffer {
       this.emgMin[k] = typeof lo === "number" ? lo : NaN;
       this.emgMax[k] = typeof hi === "number" ? hi : NaN;
       this.force[k] = typeof f === "number" ? f : NaN;
+      const rect = Math.max(Math.abs(this.emgMin[k]), Math.abs(this.emgMax[k]));
+      if (Number.isNaN(rect)) this.envState = NaN;
+      else this.envState = Number.isNaN(this.envState) ? rect : this.envState + alpha * (rect - this.envState);
+      this.env[k] = this.envState;
       if (this.len < CAP) this.len++; else this.start = (this.start + 1) % CAP;
     }
     this.endT = Math.max(this.endT, msg.t0_s + n * msg.dt_s);
@@ -81,14 +93,19 @@ export class TraceBuffer {
     return lo;
   }
 
-  /** Calls fn(t, emgMin, emgMax, force) for buckets with a <= t < b, oldest first. */
+  /** Calls fn(t, emgMin, emgMax, force, env) for buckets with a <= t < b, oldest first. */
   each(a, b, fn) {
     for (let i = this.lowerBound(a); i < this.len; i++) {
       const k = (this.start + i) % CAP;
       const t = this.t[k];
       if (t >= b) break;
-      fn(t, this.emgMin[k], this.emgMax[k], this.force[k]);
+      fn(t, this.emgMin[k], this.emgMax[k], this.force[k], this.env[k]);
     }
+  }
+
+  /** Device time of the oldest bucket kept (for "can we jump there?"). */
+  get startT() {
+    return this.len ? this.t[this.start] : Infinity;
   }
 
   /** Newest known force and its device time, or null. */

@@ -3,9 +3,10 @@
 
 import { KINDS } from "./kinds.js";
 
-const WINDOW_S = 10;
+export const DEFAULT_WINDOW_S = 10;
 const INK = "#1f2933", MUTED = "#6b7785", GRID = "#e3e8ee", PANEL = "#ffffff";
-const EMG_COLOR = "#1e3a5f", FORCE_COLOR = "#0f766e";
+const EMG_COLOR = "#1e3a5f", ENV_COLOR = "#b45309", FORCE_COLOR = "#0f766e";
+const TARGET_FILL = "rgba(15,118,110,0.10)", HILITE = "#111827";
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
 // "Nice" axis ranges (1-2-5 steps) keep the scale from flickering every frame.
@@ -35,12 +36,15 @@ export class Traces {
   }
 
   /**
-   * view: {buf, tEnd, events, threshold, live, note}
+   * view: {buf, tEnd, windowS, events, onsets, markers, threshold, target, live, note, paused, highlightId}
    *  buf: TraceBuffer or null; tEnd: device time at the right edge;
-   *  events: this device's recent events; live: false draws the "not live" veil.
+   *  events: this device's recent events; onsets: provisional flags ({onset_s, likely});
+   *  markers: [{t_s, label}]; target: {lo, hi} N or null; live: false draws the "not live" veil;
+   *  paused: a label when the view is held at a past time (the data is real, not current).
    */
   draw(view) {
     this.sized = false;
+    const WINDOW_S = view.windowS ?? DEFAULT_WINDOW_S;
     const { ctx, dpr, cssW: W, cssH: H } = this;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
@@ -67,18 +71,19 @@ export class Traces {
     if (want > this.emgRange || want < this.emgRange / 4) this.emgRange = want;
     const eR = this.emgRange;
     // Force: whole ticks of a 1-2-5 step, so 10.1 N gives a 15 N axis rather than 20.
-    const fWant = Math.max(fMax * 1.1, (view.threshold ?? 0) * 2, 5);
+    const fWant = Math.max(fMax * 1.1, (view.threshold ?? 0) * 2, (view.target?.hi ?? 0) * 1.15, 5);
     const fStep = niceCeil(fWant / 4);
     const fTop = fStep * Math.ceil(fWant / fStep);
     const yE = (v) => emg.y + emg.h / 2 - (v / eR) * (emg.h / 2);
     const yF = (f) => frc.y + frc.h - (f / fTop) * frc.h;
 
-    this.grid(ctx, emg, frc, tStart, tEnd, xOf, eR, fTop, fStep, yE, yF);
+    this.grid(ctx, emg, frc, tStart, tEnd, xOf, eR, fTop, fStep, yE, yF, WINDOW_S);
 
     ctx.save();
     ctx.beginPath(); ctx.rect(L, 0, plotW, H); ctx.clip();
+    if (view.target) this.targetBand(ctx, view.target, frc, yF, L, plotW);
     this.shadeEvents(ctx, view.events, xOf, emg, frc, tStart, tEnd, yF);
-    if (buf) this.plot(ctx, buf, tStart, tEnd, plotW, L, emg, frc, yE, yF);
+    if (buf) this.plot(ctx, buf, tStart, tEnd, plotW, L, emg, frc, yE, yF, WINDOW_S);
     if (view.threshold != null) {
       ctx.setLineDash([6, 5]); ctx.strokeStyle = FORCE_COLOR; ctx.lineWidth = 1.5;
       const y = Math.round(yF(view.threshold)) + 0.5;
@@ -87,7 +92,9 @@ export class Traces {
       ctx.fillStyle = FORCE_COLOR; ctx.font = `12px ${FONT}`; ctx.textAlign = "right"; ctx.textBaseline = "bottom";
       ctx.fillText(`press ≥ ${view.threshold} N`, L + plotW - 6, y - 3);
     }
-    this.flags(ctx, view.events, xOf, emg, frc, tStart, tEnd);
+    this.flags(ctx, view.events, xOf, emg, frc, tStart, tEnd, view.highlightId);
+    if (view.onsets?.length) this.onsetFlags(ctx, view.onsets, xOf, emg, frc, tStart, tEnd);
+    if (view.markers?.length) this.markerLines(ctx, view.markers, xOf, emg, frc, tStart, tEnd);
     ctx.restore();
 
     // Panel titles.
@@ -98,6 +105,13 @@ export class Traces {
       ctx.fillText(title, 0, 0); ctx.restore();
     }
 
+    if (view.paused && view.live) {
+      // Held at a past moment: say so in words at the top, the traces stay readable.
+      ctx.font = `700 15px ${FONT}`; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+      const tw = ctx.measureText(view.paused).width + 24;
+      ctx.fillStyle = HILITE; ctx.fillRect(L + plotW / 2 - tw / 2, 1, tw, 22);
+      ctx.fillStyle = "#fff"; ctx.fillText(view.paused, L + plotW / 2, 12);
+    }
     if (!view.live) {
       // Never let old data look current: veil it and say why.
       ctx.fillStyle = "rgba(240,242,245,0.78)"; ctx.fillRect(L, TOP, plotW, H - TOP - BOT);
@@ -106,16 +120,17 @@ export class Traces {
     }
   }
 
-  grid(ctx, emg, frc, tStart, tEnd, xOf, eR, fTop, fStep, yE, yF) {
+  grid(ctx, emg, frc, tStart, tEnd, xOf, eR, fTop, fStep, yE, yF, windowS) {
     ctx.lineWidth = 1; ctx.strokeStyle = GRID;
     ctx.font = `12px ${FONT}`; ctx.fillStyle = MUTED;
-    // Time: a line per second, labelled with device time.
+    // Time: about ten lines across the window, labelled with device time.
     ctx.textAlign = "center"; ctx.textBaseline = "top";
-    for (let s = Math.ceil(tStart); s <= tEnd; s++) {
+    const step = niceCeil(windowS / 11);
+    for (let s = Math.ceil(tStart / step) * step; s <= tEnd; s += step) {
       const x = Math.round(xOf(s)) + 0.5;
       ctx.beginPath(); ctx.moveTo(x, emg.y); ctx.lineTo(x, emg.y + emg.h);
       ctx.moveTo(x, frc.y); ctx.lineTo(x, frc.y + frc.h); ctx.stroke();
-      if (s >= 0) ctx.fillText(`${s} s`, x, frc.y + frc.h + 6);
+      if (s >= 0) ctx.fillText(`${+s.toFixed(2)} s`, x, frc.y + frc.h + 6);
     }
     // EMG: zero line and ±range, in mV.
     ctx.textAlign = "right"; ctx.textBaseline = "middle";
@@ -132,7 +147,7 @@ export class Traces {
     }
   }
 
-  plot(ctx, buf, tStart, tEnd, plotW, L, emg, frc, yE, yF) {
+  plot(ctx, buf, tStart, tEnd, plotW, L, emg, frc, yE, yF, WINDOW_S) {
     // One column per device pixel: min/max envelope so a 5 ms twitch still shows.
     const cols = Math.max(1, Math.round(plotW * this.dpr));
     const px = 1 / this.dpr;
@@ -151,7 +166,8 @@ export class Traces {
       prevLo = lo; prevHi = hi;
     };
     let fPath = [], fSegs = [], pendingGap = false;
-    buf.each(tStart - buf.dt, tEnd, (t, mn, mx, f) => {
+    let ePath = [], eSegs = [], eCol = -2;
+    buf.each(tStart - buf.dt, tEnd, (t, mn, mx, f, env) => {
       const gap = t - prevT > maxGap;
       prevT = t;
       const c = colOf(t);
@@ -164,19 +180,64 @@ export class Traces {
       if (!Number.isNaN(mn)) { lo = Math.min(lo, mn); hi = Math.max(hi, mx); }
       if (gap || Number.isNaN(f)) { if (fPath.length) fSegs.push(fPath); fPath = []; }
       if (!Number.isNaN(f)) fPath.push(xOfCol(t), yF(f));
+      // Envelope: one point per device pixel is plenty for a smooth line.
+      if (gap || Number.isNaN(env)) { if (ePath.length) eSegs.push(ePath); ePath = []; eCol = -2; }
+      else if (c !== eCol) { ePath.push(xOfCol(t), yE(env)); eCol = c; }
     });
     flushEmg(pendingGap);
     if (fPath.length) fSegs.push(fPath);
+    if (ePath.length) eSegs.push(ePath);
     ctx.fill();
+
+    ctx.strokeStyle = ENV_COLOR; ctx.lineWidth = 1.5; ctx.lineJoin = "round";
+    strokeSegs(ctx, eSegs);
 
     function xOfCol(t) { return L + ((t - tStart) / WINDOW_S) * plotW; }
     ctx.strokeStyle = FORCE_COLOR; ctx.lineWidth = 2; ctx.lineJoin = "round";
-    ctx.beginPath();
-    for (const seg of fSegs) {
-      ctx.moveTo(seg[0], seg[1]);
-      for (let i = 2; i < seg.length; i += 2) ctx.lineTo(seg[i], seg[i + 1]);
+    strokeSegs(ctx, fSegs);
+  }
+
+  targetBand(ctx, target, frc, yF, L, plotW) {
+    const y1 = Math.max(frc.y, yF(target.hi)), y2 = Math.min(frc.y + frc.h, yF(target.lo));
+    if (y2 <= y1) return;
+    ctx.fillStyle = TARGET_FILL; ctx.fillRect(L, y1, plotW, y2 - y1);
+    ctx.strokeStyle = FORCE_COLOR; ctx.lineWidth = 1; ctx.setLineDash([2, 4]);
+    ctx.beginPath(); ctx.moveTo(L, Math.round(y1) + 0.5); ctx.lineTo(L + plotW, Math.round(y1) + 0.5);
+    ctx.moveTo(L, Math.round(y2) + 0.5); ctx.lineTo(L + plotW, Math.round(y2) + 0.5); ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = FORCE_COLOR; ctx.font = `12px ${FONT}`; ctx.textAlign = "left"; ctx.textBaseline = "top";
+    ctx.fillText(`target ${target.lo}–${target.hi} N`, L + 6, y1 + 2);
+  }
+
+  /** Provisional flags: a burst has begun; hollow and dashed with "?" until the final event replaces it. */
+  onsetFlags(ctx, onsets, xOf, emg, frc, tStart, tEnd) {
+    for (const o of onsets) {
+      if (o.onset_s < tStart || o.onset_s > tEnd) continue;
+      const k = KINDS[o.likely] ?? KINDS.twitch;
+      const x = Math.round(xOf(o.onset_s)) + 0.5;
+      ctx.strokeStyle = k.color; ctx.lineWidth = 2; ctx.setLineDash([4, 3]);
+      ctx.beginPath(); ctx.moveTo(x, emg.y - 4); ctx.lineTo(x, frc.y + frc.h); ctx.stroke();
+      ctx.setLineDash([]);
+      const txt = k.letter + "?";
+      ctx.font = `700 13px ${FONT}`;
+      const tw = ctx.measureText(txt).width + 10, ty = emg.y - 22;
+      ctx.fillStyle = PANEL; ctx.fillRect(x - 1, ty, tw, 18);
+      ctx.lineWidth = 1.5; ctx.strokeRect(x - 0.5, ty + 0.5, tw - 1, 17);
+      ctx.fillStyle = k.color; ctx.textAlign = "left"; ctx.textBaseline = "middle";
+      ctx.fillText(txt, x + 4, ty + 9);
     }
-    ctx.stroke();
+  }
+
+  markerLines(ctx, markers, xOf, emg, frc, tStart, tEnd) {
+    ctx.font = `600 12px ${FONT}`; ctx.textAlign = "left"; ctx.textBaseline = "bottom";
+    for (const m of markers) {
+      if (m.t_s < tStart || m.t_s > tEnd) continue;
+      const x = Math.round(xOf(m.t_s)) + 0.5;
+      ctx.strokeStyle = INK; ctx.lineWidth = 1; ctx.setLineDash([1, 3]);
+      ctx.beginPath(); ctx.moveTo(x, emg.y); ctx.lineTo(x, frc.y + frc.h); ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = INK; ctx.fillText(`⚑ ${m.label}`, x + 3, frc.y - 4);
+    }
   }
 
   shadeEvents(ctx, events, xOf, emg, frc, tStart, tEnd, yF) {
@@ -202,14 +263,16 @@ export class Traces {
         const n = e.ltr_count;
         const txt = `press${n != null ? ` · ${n} LTR` : ""}`;
         ctx.font = `600 12px ${FONT}`; ctx.textAlign = "center"; ctx.textBaseline = "bottom";
-        const tw = ctx.measureText(txt).width + 8, cx = (x1 + x2) / 2;
+        // Label the part of the bracket that is on screen.
+        const tw = ctx.measureText(txt).width + 8;
+        const cx = (Math.max(x1, xOf(tStart) + tw / 2) + Math.min(x2, xOf(tEnd) - tw / 2)) / 2;
         ctx.fillStyle = PANEL; ctx.fillRect(cx - tw / 2, y - 19, tw, 16);
         ctx.fillStyle = KINDS.press.color; ctx.fillText(txt, cx, y - 4);
       }
     }
   }
 
-  flags(ctx, events, xOf, emg, frc, tStart, tEnd) {
+  flags(ctx, events, xOf, emg, frc, tStart, tEnd, highlightId) {
     // Minor kinds first so LTR flags are drawn on top.
     const order = { ltr: 2 };
     const list = events.filter((e) => e.onset_s != null && e.onset_s >= tStart - 1 && e.onset_s <= tEnd
@@ -219,6 +282,12 @@ export class Traces {
     for (const e of list) {
       const k = KINDS[e.kind];
       const x = Math.round(xOf(e.onset_s)) + 0.5;
+      if (highlightId != null && e.id === highlightId) {
+        // The event picked in the list: a dark frame around its whole burst.
+        const x2 = Math.max(xOf(e.end_s ?? e.onset_s), x + 4);
+        ctx.strokeStyle = HILITE; ctx.lineWidth = 3; ctx.setLineDash([]);
+        ctx.strokeRect(x - 4, emg.y + 2, x2 - x + 8, frc.y + frc.h - emg.y - 4);
+      }
       ctx.strokeStyle = k.color;
       if (k.strong) {
         ctx.lineWidth = 2; ctx.setLineDash([]);
@@ -244,4 +313,13 @@ export class Traces {
       }
     }
   }
+}
+
+function strokeSegs(ctx, segs) {
+  ctx.beginPath();
+  for (const seg of segs) {
+    ctx.moveTo(seg[0], seg[1]);
+    for (let i = 2; i < seg.length; i += 2) ctx.lineTo(seg[i], seg[i + 1]);
+  }
+  ctx.stroke();
 }

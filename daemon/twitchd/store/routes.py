@@ -23,6 +23,7 @@ from twitchd.errors import SessionNotFoundError, StoreError
 from twitchd.store.export import export_csv, export_edf, export_events
 from twitchd.store.recorder import SessionMeta
 from twitchd.store.sessions import SessionStore
+from twitchd.store.traceview import session_trace
 
 if TYPE_CHECKING:
     from twitchd.api import Daemon
@@ -53,6 +54,7 @@ class NotesIn(BaseModel):
 
 
 SessionId = Annotated[int, PathParam(ge=1)]
+DeviceName = Annotated[str | None, Query(pattern=r"^[a-z]{1,3}-[0-9]{1,6}$", description="a device of the session (default: its first)")]
 MEDIA = {"edf": ("application/octet-stream", "edf"), "csv": ("text/csv", "csv"), "events": ("text/csv", "events.csv")}
 
 
@@ -122,6 +124,17 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
             raise HTTPException(409, f"session {session_id} is being recorded; stop it first")
         await in_thread(SessionStore.delete, session_id)
         return {"deleted": session_id}
+
+    @app.get("/api/sessions/{session_id}/trace")
+    async def sessions_trace(
+        session_id: SessionId,
+        device: DeviceName = None,
+        start_s: Annotated[float, Query(ge=0, le=1e7)] = 0.0,
+        seconds: Annotated[float, Query(gt=0, le=3600)] = 10.0,
+        points: Annotated[int, Query(ge=10, le=8000, description="at most this many min/max buckets")] = 2000,
+    ) -> dict[str, Any]:
+        """A window of a stored session's traces, decimated for drawing (the live ``trace`` shape)."""
+        return await in_thread(session_trace, session_id, device, start_s, seconds, points)  # type: ignore[no-any-return]
 
     @app.get("/api/sessions/{session_id}/export")
     async def sessions_export(session_id: SessionId,
