@@ -2,7 +2,7 @@
 // disconnect button each, and what could be: serial ports, BLE sensors (scan and
 // paired), a simulated sensor. A daemon without BLE answers 404: "not available".
 
-import { ApiError, del, get, post } from "./api.js";
+import { ApiError, del, get, post, put } from "./api.js";
 import { BAD_STATES, rssiText, stateText } from "./status.js";
 
 const num = (v) => (typeof v === "number" ? v.toLocaleString("en-US") : "–");
@@ -34,6 +34,9 @@ export class DevicePanel {
     this.error = q("device-error");
     this.key = "";
     this.sources = new Set();
+    this.lsl = q("lsl-toggle");
+    this.lslNote = q("lsl-note");
+    this.lsl.addEventListener("change", () => this.setLsl(this.lsl.checked));
     q("ports-refresh").addEventListener("click", () => this.loadPorts());
     q("ble-scan").addEventListener("click", (e) => this.scan(e.currentTarget));
     q("sim-form").addEventListener("submit", (e) => {
@@ -48,6 +51,34 @@ export class DevicePanel {
   open() {
     this.loadPorts();
     this.loadPaired();
+    this.loadLsl();
+  }
+
+  showLsl(state) {
+    this.lsl.checked = Boolean(state.enabled);
+    this.lsl.disabled = !state.available;
+    const streams = Array.isArray(state.streams) ? state.streams.length : 0;
+    this.lslNote.textContent = !state.available ? `not installed: ${state.install}`
+      : state.enabled ? `on: ${streams} stream${streams === 1 ? "" : "s"} on the network` : "off";
+  }
+
+  async loadLsl() {
+    try {
+      this.showLsl(await get("./api/lsl"));
+    } catch (e) {
+      this.lsl.disabled = true;
+      this.lslNote.textContent = `LSL status unavailable: ${e.message}`;
+    }
+  }
+
+  async setLsl(enabled) {
+    this.lsl.disabled = true;
+    try {
+      this.showLsl(await put("./api/lsl", { enabled }));
+    } catch (e) {
+      this.showError(`LSL: ${e.message}`);
+      await this.loadLsl();
+    }
   }
 
   showError(text) {
@@ -98,6 +129,10 @@ export class DevicePanel {
   bleUnavailable(e) {
     if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501)) {
       this.bleNote.textContent = "Bluetooth (BLE) is not available on this daemon.";
+      return true;
+    }
+    if (e instanceof ApiError && e.status === 503) {  // no usable radio: the daemon says what to do
+      this.bleNote.textContent = `Bluetooth (BLE) is not available: ${e.message}`;
       return true;
     }
     return false;

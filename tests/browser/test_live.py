@@ -228,3 +228,14 @@ def test_a_second_sensor_from_the_device_panel_gets_its_own_lane_and_goes_when_d
     page.wait_for_function("document.querySelectorAll('[data-testid=lane]').length === 1")
     assert lanes.first.get_attribute("data-device") == "sim-1"
     assert "BLE" in ble or "sensor" in ble.lower()
+
+
+def test_lsl_output_is_switched_on_and_off_from_the_device_panel(page: Any, daemon: Twitchd) -> None:
+    page.locator("body").press("d")
+    toggle = tid(page, "lsl-toggle")
+    expect(tid(page, "lsl-note")).to_have_text("off", timeout=10_000)
+    toggle.check()
+    expect(tid(page, "lsl-note")).to_contain_text("on:", timeout=15_000)
+    expect(toggle).to_be_checked()
+    toggle.uncheck()
+    expect(tid(page, "lsl-note")).to_have_text("off", timeout=15_000)
