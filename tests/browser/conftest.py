@@ -36,9 +36,10 @@ class Twitchd:
     """``twitchd run`` as a subprocess on a fixed port, so it can be killed and started again there."""
 
     def __init__(self, tmp: Path, sources: list[str], *, token: str | None = None, data_dir: Path | None = None,
-                 port: int | None = None) -> None:
+                 port: int | None = None, extra: tuple[str, ...] = ()) -> None:
         self.tmp = tmp
         self.sources = sources
+        self.extra = extra
         self.token = token
         self.data_dir = data_dir or tmp / "data"
         self.port = port or free_port()
@@ -55,6 +56,7 @@ class Twitchd:
             args += ["--source", s]
         if self.token:
             args += ["--token", self.token]
+        args += self.extra
         before = self._announced()
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
