@@ -9,15 +9,4 @@ set -euo pipefail
 packages=(gcc-avr binutils-avr avr-libc arduino-core-avr arduino-mk
           simavr libsimavr-dev libelf-dev pkg-config gcc g++ make)
 
-as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
-
-missing=()
-for p in "${packages[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
-
-echo "== installing firmware tools: ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-as_root apt-get update -qq
-as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"$(dirname "$0")/apt-ensure.sh" "firmware tools" "${packages[@]}"

@@ -5,9 +5,7 @@ view goes on."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Twitchd, new_page, tid
-from tests.conftest import require
+from tests.conftest import small_filesystem
 
 pytestmark = pytest.mark.browser
 
@@ -99,15 +97,8 @@ def test_the_record_form_remembers_the_patient_and_the_daemon_refuses_bad_detail
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    where = tmp_path / "tiny"
-    where.mkdir()
-    mounted = os.geteuid() == 0 and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(where)], capture_output=True, check=False).returncode == 0
-    require(mounted, "mounting a small tmpfs needs root and mount(8)")
-    try:
+    with small_filesystem(tmp_path / "tiny", "600k") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def test_a_full_disk_is_a_banner_and_the_live_view_goes_on(browser: Any, tmp_path: Path, tiny_fs: Path) -> None:

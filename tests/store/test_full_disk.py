@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import require
+from tests.conftest import small_filesystem
 from twitchd.api import Daemon, create_app
 from twitchd.settings import Settings
 from twitchd.store.export import export_csv
@@ -27,15 +27,8 @@ from twitchd.store.sessions import SessionStore
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
-    where = tmp_path / "tiny"
-    where.mkdir()
-    mounted = os.geteuid() == 0 and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)], capture_output=True, check=False).returncode == 0
-    require(mounted, "mounting a 2 MiB tmpfs needs root and mount(8)")
-    try:
+    with small_filesystem(tmp_path / "tiny", "2m") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def wait_for(condition: object, timeout: float = 60.0) -> None:
