@@ -60,3 +60,18 @@ def small_filesystem(where: Path, size: str) -> Iterator[Path]:
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_detector() -> None:
+    """Compile the numba kernels once, before any timed story runs.
+
+    `twitchd run` does the same before it starts acquiring; on a fresh clone
+    (empty numba cache) the first compile blocks for ~20 s, which would stall
+    whatever link a test has open at that moment (a BLE watchdog fires).
+    """
+    from twitchd.signal.detector import warm_up
+    from twitchd.sim.session import SessionSimulator
+
+    warm_up()
+    SessionSimulator().read(4000)  # the simulated sensors' front-end model is numba too
