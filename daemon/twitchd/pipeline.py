@@ -255,9 +255,7 @@ class DevicePipeline:
             self._set_state("lost", str(exc))
             return
         same = self._detector is not None and self.info.rate_hz == hello.rate_hz and self._map == channel_map
-        # The same map stays the same object: the recorder takes a new one for a
-        # restarted stream and would place a reconnected one by wall clock.
-        self._map = self._map if same else channel_map
+        self._map = channel_map
         raw = hello.channels[channel_map.emg]
         self._health = ChannelHealth(hello.rate_hz, channel_map, (1 << raw.adc_bits) - 1,
                                      cal.saturation_n if cal else None)

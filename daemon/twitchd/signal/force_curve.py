@@ -50,12 +50,8 @@ class ForceCurve:
         """The FSR 402 datasheet curve with a 10 kOhm divider (see twitchd.sim.sensors)."""
         return cls(sensors.FSR_G_AT_1N * sensors.FSR_DIVIDER_OHM, sensors.FSR_EXPONENT)
 
-    def ratio(self, counts: npt.ArrayLike, full_scale: int) -> npt.NDArray[np.float64]:
-        c = np.clip(np.asarray(counts, dtype=np.float64), 0.0, full_scale - 0.5)
-        return c / (full_scale - c)
-
     def newtons(self, counts: npt.ArrayLike, full_scale: int) -> npt.NDArray[np.float64]:
-        net = np.maximum(self.ratio(counts, full_scale) - self.zero_ratio, 0.0)
+        net = np.maximum(divider_ratio(counts, full_scale) - self.zero_ratio, 0.0)
         f = np.power(net / self.k, 1.0 / self.exponent)
         return np.where(f >= self.actuation_n, f, 0.0)
 
@@ -64,7 +60,7 @@ class ForceCurve:
         x = self.zero_ratio + self.k * max(force_n, 0.0) ** self.exponent
         return full_scale * x / (1.0 + x)
 
-    def saturation(self, full_scale: int) -> tuple[int, float]:
+    def resolution_limit(self, full_scale: int) -> tuple[int, float]:
         """The first count (and its force) from which one count is worth more than RESOLUTION_LIMIT."""
         counts = np.arange(1, full_scale)
         force = self.newtons(counts, full_scale)
@@ -75,6 +71,12 @@ class ForceCurve:
         return int(counts[at]), float(force[at])
 
 
+def divider_ratio(counts: npt.ArrayLike, full_scale: int) -> npt.NDArray[np.float64]:
+    """``c / (full - c)``: the FSR's conductance times the divider resistance, whatever the supply."""
+    c = np.clip(np.asarray(counts, dtype=np.float64), 0.0, full_scale - 0.5)
+    return c / (full_scale - c)
+
+
 @dataclass(frozen=True, slots=True)
 class CalibrationFit:
     """A fitted curve and how well it explains the weights it came from."""
@@ -82,7 +84,6 @@ class CalibrationFit:
     curve: ForceCurve
     forces_n: tuple[float, ...]
     fitted_n: tuple[float, ...]
-    saturation_count: int
     saturation_n: float
 
     @property
@@ -101,9 +102,8 @@ def fit_curve(zero_counts: float, points: Sequence[tuple[float, float]], full_sc
     forces = np.array([f for f, _ in points], dtype=np.float64)
     if np.any(forces <= sensors.FSR_ACTUATION_N) or len(set(forces.tolist())) < 2:
         raise ConfigError(f"calibration weights must differ and each be above {sensors.FSR_ACTUATION_N} N")
-    probe = ForceCurve(1.0, 1.0)
-    x0 = float(probe.ratio(zero_counts, full_scale))
-    net = probe.ratio([c for _, c in points], full_scale) - x0
+    x0 = float(divider_ratio(zero_counts, full_scale))
+    net = divider_ratio([c for _, c in points], full_scale) - x0
     if np.any(net <= 0):
         raise ConfigError("a weight read no more than the empty sensor: is it resting on the FSR's active area?")
     slope, intercept = np.polyfit(np.log(forces), np.log(net), 1)
@@ -114,14 +114,14 @@ def fit_curve(zero_counts: float, points: Sequence[tuple[float, float]], full_sc
     curve = ForceCurve(math.exp(intercept), float(slope), x0)
     fitted = curve.newtons([c for _, c in points], full_scale)
     good = [f for f, got in zip(forces, fitted, strict=True) if abs(got - f) <= FIT_TOLERANCE * f]
-    sat_count, sat_n = saturation(curve, full_scale, max(good, default=0.0))
-    return CalibrationFit(curve, tuple(forces.tolist()), tuple(float(f) for f in fitted), sat_count, sat_n)
+    _, sat_n = saturation(curve, full_scale, max(good, default=0.0))
+    return CalibrationFit(curve, tuple(forces.tolist()), tuple(float(f) for f in fitted), sat_n)
 
 
 def saturation(curve: ForceCurve, full_scale: int, proven_n: float = 0.0) -> tuple[int, float]:
     """Where readings stop being forces: the ADC's resolution limit, or the rated
     range unless heavier weights (``proven_n``) showed the curve still holds."""
-    res_count, res_n = curve.saturation(full_scale)
+    res_count, res_n = curve.resolution_limit(full_scale)
     trusted = max(RATED_RANGE_N, proven_n)
     if trusted >= res_n:
         return res_count, res_n

@@ -51,34 +51,38 @@ class ChannelHealth:
         else:
             self.sat_count, self.sat_n = int(np.ceil(cmap.force_curve.counts_for(saturation_n, full))), saturation_n
         self.warnings: dict[str, Warning_] = {}
-        self._n = self._saturated = self._clipped = 0
-        self._lo, self._hi = self.emg_full, 0
+        self._blocks: list[npt.NDArray[np.uint16]] = []
+        self._n = 0
         self._flat_windows = 0
 
     def update(self, counts: npt.NDArray[np.uint16]) -> bool:
-        """Account for a block of samples; True when a window closed and the warnings changed."""
-        emg = counts[:, self.cmap.emg]
+        """Account for a block of samples; True when a window closed and the warnings changed.
+
+        Frames are only kept until a window is full and judged there in one
+        pass: this runs on the data path, once per (10-sample) frame.
+        """
+        self._blocks.append(counts)
         self._n += len(counts)
-        self._lo, self._hi = min(self._lo, int(emg.min())), max(self._hi, int(emg.max()))
-        self._clipped += int(np.count_nonzero((emg == 0) | (emg >= self.emg_full)))
-        if self.cmap.force is not None:
-            self._saturated += int(np.count_nonzero(counts[:, self.cmap.force] >= self.sat_count))
         if self._n < self.window:
             return False
+        window = np.concatenate(self._blocks)
+        self._blocks, self._n = [], 0
         before = set(self.warnings)
-        self._judge()
-        self._n = self._saturated = self._clipped = 0
-        self._lo, self._hi = self.emg_full, 0
+        self._judge(window)
         return set(self.warnings) != before
 
-    def _judge(self) -> None:
-        n = self._n
-        self._flat_windows = self._flat_windows + 1 if self._hi == self._lo else 0
+    def _judge(self, window: npt.NDArray[np.uint16]) -> None:
+        n = len(window)
+        emg = window[:, self.cmap.emg]
+        flat = bool(emg.min() == emg.max())
+        clipped = int(np.count_nonzero((emg == 0) | (emg >= self.emg_full)))
+        saturated = 0 if self.cmap.force is None else int(np.count_nonzero(window[:, self.cmap.force] >= self.sat_count))
+        self._flat_windows = self._flat_windows + 1 if flat else 0
         self._set("emg_flat", self._flat_windows >= FLAT_WINDOWS,
                   "EMG channel is flat: is the sensor powered and its cable plugged in?")
-        self._set("emg_clipping", self._clipped >= CLIPPED_SHARE * n and self._hi != self._lo,
+        self._set("emg_clipping", clipped >= CLIPPED_SHARE * n and not flat,
                   "EMG is clipping at the ADC's limits: check the electrodes are on the skin and the leads are tight")
-        self._set("force_saturated", self._saturated >= SATURATED_SHARE * n,
+        self._set("force_saturated", saturated >= SATURATED_SHARE * n,
                   f"force is beyond what this sensor measures (saturates at {self.sat_n:.0f} N): "
                   "readings are not forces any more; ease off, or use a larger-range sensor (hardware/README.md)")
 

@@ -186,9 +186,11 @@ class Recorder:
             return
         now = time.time()
         dev = self._devices.get(name)
-        if dev is None or dev.cmap is not cmap or dev.origin_raw != origin_raw:
-            # First frame of this device, or its stream restarted: place it on
-            # the session's axis (after a restart, after the wall-clock pause).
+        if dev is None or dev.cmap != cmap or dev.origin_raw != origin_raw or dev.rate_hz != info.rate_hz:
+            # First frame of this device, or its stream restarted (new origin, rate
+            # or scaling): place it on the session's axis (after a restart, after
+            # the wall-clock pause). Compared by value: a reconnect that brings the
+            # same HELLO is the same stream, and its gap is counted exactly.
             stored_as = name
             if dev is None:
                 start = 0
