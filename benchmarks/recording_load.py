@@ -37,7 +37,7 @@ def main() -> None:
     for f in range(frames):
         for k in range(DEVICES):
             t = time.perf_counter()
-            rec.on_data(f"sim-{k}", infos[k], CMAP, 0, f * PER_FRAME, block, 0)
+            rec.on_data(f"sim-{k}", infos[k], CMAP, 0, f * PER_FRAME, block, 0, f * PER_FRAME / RATE)
             slowest = max(slowest, time.perf_counter() - t)
         if f % 100 == 0:
             deepest = max(deepest, rec.status()["queued"])

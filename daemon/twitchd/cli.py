@@ -221,7 +221,9 @@ def _cmd_sim_device(args: argparse.Namespace) -> int:
     if args.unplug_at is None and args.replug_after is not None:
         raise ConfigError("--replug-after needs --unplug-at")
     cfg = SimConfig(seed=args.seed, rate_hz=args.rate, adc_bits=args.bits, supply_v=5.0 if args.bits == 10 else 3.3)
-    device = SimulatedDevice(cfg, device_id=args.id or f"TW-SIM{args.seed:03d}", clock_drift_ppm=args.clock_drift)
+    wrap_us = 0 if args.clock_wrap_in is None else (1 << 32) - round(args.clock_wrap_in * 1e6)
+    device = SimulatedDevice(cfg, device_id=args.id or f"TW-SIM{args.seed:03d}", clock_drift_ppm=args.clock_drift,
+                             clock_start_us=wrap_us)
     faults = Faults(args.corrupt, args.stall_after, args.unplug_at,
                     args.replug_after if args.replug_after is not None else 2.0)
     board = PtyBoard(device, Path(link).absolute() if link else None, faults, seed=args.seed)
@@ -376,7 +378,10 @@ def parser() -> argparse.ArgumentParser:
     faults.add_argument("--stall-after", type=_positive, metavar="S", help="stop sending after S seconds (the port stays open)")
     faults.add_argument("--unplug-at", type=_positive, metavar="S", help="close the pty after S seconds…")
     faults.add_argument("--replug-after", type=_positive, metavar="S", help="…and open a new one S seconds later (default 2)")
-    faults.add_argument("--clock-drift", type=float, default=0.0, metavar="PPM", help="the board's clock runs this fast")
+    faults.add_argument("--clock-drift", type=float, default=0.0, metavar="PPM",
+                        help="the board's crystal runs this fast (a real one: within ±200 ppm)")
+    faults.add_argument("--clock-wrap-in", type=_positive, metavar="S",
+                        help="start the board's µs counter S seconds before it wraps (a real one wraps every 71.6 min)")
     dev.set_defaults(func=_cmd_sim_device)
 
     sim = sub.add_parser("simulate", help="write a simulated recording and its true events")

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from twitchd.clock import MASK32, StreamClock
 from twitchd.errors import ProtocolError, TransportError, TwitchdError
 from twitchd.events import Event
 from twitchd.hub import Hub
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 #: No bytes for this long on an open link means it has stalled (a known
 #: failure of BLE stacks and of USB adapters); the practitioner is told.
 STALL_S = 2.0
-MASK32 = 0xFFFFFFFF
+
 #: Display traces: 250 points/s (min/max per 4 ms bucket keeps every spike
 #: visible), sent ~20 times a second.
 DISPLAY_RATE_HZ = 250
@@ -65,6 +66,8 @@ class DeviceInfo:
     last_error: str = ""
     #: signal strength in dBm where the link has one (BLE: last advertisement heard)
     rssi: int | None = None
+    #: how fast the board's clock runs against the host's, once fitted (a crystal: tens of ppm)
+    clock_drift_ppm: float | None = None
     #: when the link was lost (time.monotonic()), None while streaming; shown as lost_for_s
     lost_since: float | None = field(default=None, repr=False)
 
@@ -81,10 +84,13 @@ class SampleSink(Protocol):
     Both calls are made on the data path and must return at once: a sink
     queues, it never writes or waits. ``origin_raw`` is the sample index the
     pipeline's stream time counts from, so event times can be placed exactly.
+    ``host_s`` is when the frame's first sample was taken, on ``time.monotonic()``'s
+    clock, mapped from the board's own µs clock (twitchd.clock.StreamClock):
+    free of arrival jitter, following the board's drift, increasing.
     """
 
     def on_data(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, sample_index: int,
-                counts: npt.NDArray[np.uint16], t0_us: int) -> None: ...
+                counts: npt.NDArray[np.uint16], t0_us: int, host_s: float) -> None: ...
 
     def on_event(self, name: str, event: Event) -> None: ...
 
@@ -108,10 +114,10 @@ class Sinks:
         self.sinks = tuple(s for s in self.sinks if s is not sink)
 
     def on_data(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, sample_index: int,
-                counts: npt.NDArray[np.uint16], t0_us: int) -> None:
+                counts: npt.NDArray[np.uint16], t0_us: int, host_s: float) -> None:
         for sink in self.sinks:
             try:
-                sink.on_data(name, info, cmap, origin_raw, sample_index, counts, t0_us)
+                sink.on_data(name, info, cmap, origin_raw, sample_index, counts, t0_us, host_s)
             except Exception:
                 self._failed(name, sink, "a frame")
 
@@ -145,6 +151,7 @@ class DevicePipeline:
         self._next_index: int | None = None
         # Detector sample index -> samples lost before it, for exact event times.
         self._gaps = GapMap(1.0)
+        self._times = StreamClock(1)
         self._display: list[npt.NDArray[np.float64]] = []
         self._display_t0: float | None = None
         self._host_seq = 0
@@ -213,6 +220,8 @@ class DevicePipeline:
                 self.hub.publish_display(self.status_message())
 
     def status_message(self) -> dict[str, Any]:
+        fit = self._times.fit
+        self.info.clock_drift_ppm = round(fit.drift_ppm, 1) if fit.ready else None
         return {"kind": "status", "device": self.name, **self.info.to_json()}
 
     def _set_state(self, state: str, error: str, announce: bool = False) -> None:
@@ -271,6 +280,7 @@ class DevicePipeline:
             self._detector = Detector(hello.rate_hz, self.params, channel_map.emg_scale)
             self._next_index = None
             self._gaps = GapMap(hello.rate_hz)
+            self._times = StreamClock(hello.rate_hz)
             self._display, self._display_t0 = [], None
         log.log(logging.DEBUG if same else logging.INFO, "%s: %s %s (%s) at %d Hz", self.name, hello.board, hello.firmware, hello.device_id, hello.rate_hz)
 
@@ -294,13 +304,15 @@ class DevicePipeline:
             self._origin_raw = frame.sample_index
         self._next_index = (frame.sample_index + n) & MASK32
         self._last_data_host = now
+        self._times.observe(frame.sample_index, frame.t0_us, n, now)
         self.info.samples += n
         emg, force = cmap.emg_volts(frame.samples), cmap.force_newtons(frame.samples)
         if self._health is not None and self._health.update(frame.samples):
             self.info.warnings = self._health.to_json()
             self.hub.publish_display(self.status_message())
         if self.sink is not None:
-            self.sink.on_data(self.name, self.info, cmap, self._origin_raw, frame.sample_index, frame.samples, frame.t0_us)
+            self.sink.on_data(self.name, self.info, cmap, self._origin_raw, frame.sample_index, frame.samples,
+                              frame.t0_us, self._times.host_s(frame.sample_index))
         events, filtered = det.process(emg, force)
         for event in events:
             if event.kind == PROVISIONAL:

@@ -23,7 +23,7 @@ from twitchd.sim import sensors
 from twitchd.sim.session import SessionSimulator, SimConfig, TruthEvent
 
 #: How each recording column is printed (µV resolution for volts, mN for force).
-CSV_FORMATS = {"time_s": "%.6f", "emg_v": "%.6f", "env_v": "%.6f", "force_n": "%.4f"}
+CSV_FORMATS = {"time_s": "%.6f", "emg_v": "%.6f", "env_v": "%.6f", "force_n": "%.4f", "unix_time": "%.6f"}
 
 EVENT_FIELDS = ("kind", "onset_s", "end_s", "decided_s", "peak_emg_v", "force_n", "confidence")
 

@@ -18,7 +18,7 @@ import pytest
 
 from tests.lsl.conftest import device_id, resolve
 from twitchd.api import Daemon
-from twitchd.lsl.clock import WARMUP_S
+from twitchd.clock import WARMUP_S
 from twitchd.lsl.streams import values
 from twitchd.settings import Settings
 from twitchd.signal.detector import warm_up
@@ -38,10 +38,11 @@ class Tap:
 
     def __init__(self, clock: Any) -> None:
         self.clock = clock
-        self.frames: list[tuple[int, int, Any, Any, float]] = []
+        self.frames: list[tuple[int, int, Any, Any, float, float]] = []
 
-    def on_data(self, name: str, info: Any, cmap: Any, origin_raw: int, index: int, counts: Any, t0_us: int) -> None:
-        self.frames.append((index, t0_us, counts, cmap, self.clock()))
+    def on_data(self, name: str, info: Any, cmap: Any, origin_raw: int, index: int, counts: Any, t0_us: int,
+                host_s: float) -> None:
+        self.frames.append((index, t0_us, counts, cmap, self.clock(), host_s))
 
     def on_event(self, name: str, event: Any) -> None:
         pass
@@ -120,7 +121,7 @@ def test_one_sensor_streams_every_sample_stamped_from_its_own_clock(pylsl: Any) 
     assert np.array_equal(vals[k0:k0 + len(samples)], samples), "every sample, in order, none lost"
 
     # Stamps follow the board's clock through the fitted mapping, not the arrivals.
-    mapped = np.array([got["clock"].to_lsl(u) for u in dev_us[k0:k0 + len(samples)]])
+    mapped = np.array([got["clock"].to_host(u) for u in dev_us[k0:k0 + len(samples)]])
     agreement = np.abs(stamps - mapped).max()
     assert agreement < 1e-3
     steps = np.diff(stamps)
@@ -129,11 +130,17 @@ def test_one_sensor_streams_every_sample_stamped_from_its_own_clock(pylsl: Any) 
     # A sample is never stamped after the host saw it (beyond the fit's error), nor long before.
     seen = np.array([f[4] for f in tap.frames])
     last_of_frame = np.array([f[1] + (f[2].shape[0] - 1) * 1e6 / RATE for f in tap.frames])
-    lateness = seen - np.array([got["clock"].to_lsl(u) for u in last_of_frame])
+    lateness = seen - np.array([got["clock"].to_host(u) for u in last_of_frame])
     print(f"\nLSL stamps vs the device-clock mapping: max {agreement * 1e6:.2f} µs over {len(stamps)} samples; "
           f"drift {got['clock'].drift_ppm:.0f} ppm; frames seen {lateness.min() * 1e3:.2f} to "
           f"{lateness.max() * 1e3:.2f} ms (median {np.median(lateness) * 1e3:.2f}) after their stamp")
     assert lateness.min() > -5e-4 and np.median(lateness) < 0.05
+    # The recorder's stamps (the pipeline's own StreamClock, on time.monotonic) and
+    # the LSL stamps are the same times: one mapping, fed the same frames.
+    offset = pylsl.local_clock() - time.monotonic()  # 0 on Linux (both CLOCK_MONOTONIC)
+    by_sample = np.concatenate([np.full(f[2].shape[0], f[5]) + np.arange(f[2].shape[0]) / RATE for f in tap.frames])
+    recorder_vs_lsl = np.abs(by_sample[k0:k0 + len(samples)] + offset - stamps).max()
+    assert recorder_vs_lsl < 5e-4, recorder_vs_lsl
 
 
 def test_four_sensors_each_get_their_own_streams_and_an_ltr_marker_for_every_ltr(pylsl: Any) -> None:
@@ -195,7 +202,7 @@ def test_four_sensors_each_get_their_own_streams_and_an_ltr_marker_for_every_ltr
         clock = got["clocks"][name]
         for m, t in ltrs:
             # at the onset, on the data stream's axis: the sim's t0_us is sample index x 500 µs
-            assert t == pytest.approx(clock.to_lsl(m["onset_s"] * 1e6), abs=1e-3)
+            assert t == pytest.approx(clock.to_host(m["onset_s"] * 1e6), abs=1e-3)
             assert m["onset_lsl"] == pytest.approx(t, abs=1e-6) and m["end_lsl"] > t
         session = daemon.pipeline(name).transport.device.session  # type: ignore[union-attr]
         truth = [e.onset_s for e in session.truth if e.kind == "ltr"]

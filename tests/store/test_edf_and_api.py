@@ -7,6 +7,8 @@ simulator's own truth says where the LTRs really were.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import importlib.util
 import time
 from pathlib import Path
@@ -40,7 +42,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     daemon = Daemon(settings, data_dir=out / "data")
     # Recording from before the first sample: session time is device time, as in the truth.
     daemon.recorder.start(SessionMeta(patient="P-1", muscle="upper trapezius", side="right", technique="dry-needling"))
-    with TestClient(create_app(settings, daemon)) as c:
+    with TestClient(create_app(settings, daemon), base_url="http://127.0.0.1") as c:
         pipeline = daemon.pipelines[0]
         wait_for(c, lambda: pipeline.info.samples >= 20 * RATE)
         marker = c.post("/api/recording/marker", json={"label": "needle in"})
@@ -93,6 +95,20 @@ def test_edf_reads_back_with_rate_units_and_ltrs_where_the_simulator_put_them(re
     csv = np.loadtxt(recorded["files"]["csv"], delimiter=",", skiprows=1)
     lsb_mv = 3300 / 4095
     assert np.max(np.abs(emg_mv[: len(csv)] - csv[:, 1] * 1e3)) < lsb_mv / 2
+
+
+def test_the_csv_says_when_each_sample_was_taken_by_the_host_clock(recorded: dict[str, Any]) -> None:
+    """The simulated board runs 20x faster than real time: its 40 s of samples
+    were taken within 2 s of wall time, and unix_time says so, sample by sample."""
+    header = recorded["files"]["csv"].read_text().split("\n", 1)[0].split(",")
+    assert header == ["time_s", "emg_v", "force_n", "env_v", "unix_time"]
+    csv = np.loadtxt(recorded["files"]["csv"], delimiter=",", skiprows=1)
+    unix = csv[:, 4]
+    assert np.all(np.diff(unix) > 0)
+    span = unix[-1] - unix[0]
+    assert span == pytest.approx((csv[-1, 0] - csv[0, 0]) / 20, rel=0.05)
+    started = dt.datetime.fromisoformat(recorded["sessions"][0]["started_at"]).timestamp()
+    assert started - 1.0 < unix[0] < started + 5.0
 
 
 def test_mne_opens_the_edf(recorded: dict[str, Any]) -> None:

@@ -32,7 +32,7 @@ def test_16_devices_at_2_khz_lose_nothing_and_the_writer_lag_stays_bounded(tmp_p
     worst_queue = 0
     for f in range(frames):
         for k in range(DEVICES):
-            rec.on_data(f"dev-{k}", infos[k], CMAP, 0, f * PER, block, 0)
+            rec.on_data(f"dev-{k}", infos[k], CMAP, 0, f * PER, block, 0, f * PER / RATE)
         if f % 50 == 0:
             worst_queue = max(worst_queue, rec.status()["queued"])
             pause = began + f * PER / RATE / SPEEDUP - time.perf_counter()

@@ -32,7 +32,7 @@ def test_a_full_queue_stops_the_recording_at_once_and_keeps_what_was_queued(tmp_
     rec._stop.set()  # the writer leaves once the queue runs dry: from then on nobody drains it, like a stalled disk
     began = time.perf_counter()
     for index, counts in frames(500):
-        rec.on_data("sim-1", INFO, CMAP, 0, index, counts, 0)
+        rec.on_data("sim-1", INFO, CMAP, 0, index, counts, 0, index / 2000)
     spent = time.perf_counter() - began
     assert spent < 0.5  # 500 frames handed over without waiting on the disk
     status = rec.stop()
@@ -49,7 +49,7 @@ def test_frames_events_and_gaps_land_on_the_session_time_axis(tmp_path: Path) ->
     for index, counts in frames(100, start=origin + 1000):
         if 40 <= (index - origin - 1000) // 20 < 50:
             continue  # 10 frames lost on the link
-        rec.on_data("sim-1", INFO, CMAP, origin, index & 0xFFFFFFFF, counts, 0)
+        rec.on_data("sim-1", INFO, CMAP, origin, index & 0xFFFFFFFF, counts, 0, (index - origin) / 2000)
     # Stream time 1.0 s is 2000 samples after the origin, i.e. 1000 after the first recorded sample.
     rec.on_event("sim-1", Event("ltr", 1.0, 1.1, 1.15, 0.01, 5.0))
     status = rec.stop()
@@ -67,10 +67,10 @@ def test_a_sensor_switched_to_another_rate_mid_session_continues_as_its_own_stre
     rec = Recorder(tmp_path)
     rec.start(SessionMeta(patient="P"))
     for index, counts in frames(100):  # 1 s at 2 kHz
-        rec.on_data("sim-1", INFO, CMAP, 0, index, counts, 0)
+        rec.on_data("sim-1", INFO, CMAP, 0, index, counts, 0, index / 2000)
     slower, cmap = dataclasses.replace(INFO, rate_hz=1000), dataclasses.replace(CMAP)
     for index, counts in frames(50):  # the board restarts its stream at 1 kHz: 1 s more
-        rec.on_data("sim-1", slower, cmap, 0, index, counts, 0)
+        rec.on_data("sim-1", slower, cmap, 0, index, counts, 0, 1.0 + index / 1000)
     rec.on_event("sim-1", Event("ltr", 0.5, 0.6, 0.65, 0.01, 5.0))
     assert rec.stop()["state"] == "idle"
     with SessionStore(tmp_path) as store:
@@ -88,11 +88,11 @@ def test_a_deleted_session_leaves_no_trace_of_the_patient_in_the_database_files(
     rec = Recorder(tmp_path)
     rec.start(SessionMeta(patient="ZQX-0417", notes="withdrew consent"))
     for index, counts in frames(200):
-        rec.on_data("sim-1", INFO, CMAP, 0, index, counts + 40000, 0)
+        rec.on_data("sim-1", INFO, CMAP, 0, index, counts + 40000, 0, index / 2000)
     rec.stop()
     rec.start(SessionMeta(patient="KEEP-0001"))
     for index, counts in frames(20):
-        rec.on_data("sim-1", INFO, CMAP, 0, index, counts, 0)
+        rec.on_data("sim-1", INFO, CMAP, 0, index, counts, 0, index / 2000)
     rec.stop()
 
     def files() -> bytes:

@@ -22,7 +22,7 @@ def record_simulated(data: Path, seconds: float, hole: tuple[float, float]) -> l
     rec.start(SessionMeta(patient="P-re"))
     for index in range(0, len(counts), 20):
         if not hole[0] * RATE <= index < hole[1] * RATE:
-            rec.on_data("sim-1", INFO, CMAP, 0, index, counts[index:index + 20], 0)
+            rec.on_data("sim-1", INFO, CMAP, 0, index, counts[index:index + 20], 0, index / RATE)
     assert rec.stop()["state"] == "idle"
     return [t.onset_s for t in sim.truth_until(seconds) if t.kind == "ltr"]
 

@@ -40,7 +40,7 @@ def record(data: Path) -> int:
         inside = (t >= BURST[0]) & (t < BURST[1])
         emg[inside] += np.where(idx[inside] % 2 == 0, 200, -200)
         counts = np.stack([emg, np.full(per, 1000), np.full(per, FORCE_COUNT)], axis=1).astype(np.uint16)
-        rec.on_data("sim-1", INFO, CMAP, 0, first, counts, 0)
+        rec.on_data("sim-1", INFO, CMAP, 0, first, counts, 0, first / RATE)
     assert rec.stop()["state"] == "idle"
     return sid
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import run_pipeline_while
@@ -96,3 +97,58 @@ def test_a_noisy_cable_costs_frames_not_the_stream(tmp_path: Path) -> None:
     assert info.bad_frames > 0 and info.state == "streaming"
     assert info.samples >= 2.0 * RATE and info.lost_samples > 0
     assert info.lost_samples < 0.05 * (info.samples + info.lost_samples)
+
+
+def stamped(link: Path, seconds: float) -> tuple[DevicePipeline, list[tuple[int, int, float, float]]]:
+    """(raw index, t0_us, host stamp, arrival) of every frame the pipeline hands its sinks."""
+    frames: list[tuple[int, int, float, float]] = []
+
+    class Sink:
+        def on_data(self, name: str, info: object, cmap: object, origin_raw: int, index: int,
+                    counts: object, t0_us: int, host_s: float) -> None:
+            frames.append((index, t0_us, host_s, time.monotonic()))
+
+        def on_event(self, name: str, event: object) -> None:
+            pass
+
+    hub = Hub()
+    pipeline = DevicePipeline("ser-1", open_source(f"serial:{link}"), hub)
+    pipeline.sink = Sink()
+
+    async def wait() -> None:
+        await asyncio.sleep(seconds)
+
+    asyncio.run(run_pipeline_while(pipeline, wait))
+    return pipeline, frames
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("drift_ppm", [200.0, -200.0])
+def test_a_drifting_board_clock_that_wraps_is_stamped_without_a_jump(tmp_path: Path, drift_ppm: float) -> None:
+    """A crystal 200 ppm off, and micros() wrapping 5 s into the session: the
+    stamps the recorder and the screen get follow the host clock, step by
+    exactly one frame each, and never go backwards."""
+    link = tmp_path / "ttyTWITCH"
+    for _ in sim_device(link, "--clock-drift", str(drift_ppm), "--clock-wrap-in", "5"):
+        pipeline, frames = stamped(link, 9.0)
+    assert len(frames) > 6 * RATE / 10
+    t0 = np.array([f[1] for f in frames], dtype=np.int64)
+    assert (np.diff(t0) < 0).any(), "the board's µs counter wrapped during the run"
+    host = np.array([f[2] for f in frames])
+    arrival = np.array([f[3] for f in frames])
+    steps = np.diff(host)
+    assert (steps > 0).all(), "stamps increase"
+    fitted = len(frames) // 3  # after the warm-up, the fit carries the board's drift
+    period = 10 / RATE / (1 + drift_ppm * 1e-6)   # 10-sample frames, at the board's true rate in host seconds
+    # A refit may move the mapping by half a sample period at most (twitchd.clock): never more, the wrap included.
+    assert np.abs(steps[fitted:] - period).max() < 0.5 / RATE + 2e-6, "no jump"
+    wrap = int(np.argmax(np.diff(t0) < 0))
+    assert abs(steps[wrap] - period) < 0.5 / RATE + 2e-6
+    # Stamps sit under the arrivals (a frame is read after it was taken), close to them, and
+    # do not drift away from them: 200 ppm left uncorrected would be a millisecond by the end.
+    late = arrival - host
+    assert late.min() > 0 and np.median(late) < 0.02
+    early, last = late[fitted:fitted + 400].min(), late[-400:].min()
+    assert abs(last - early) < 0.0005, (early, last)
+    assert pipeline.info.lost_samples == 0
+    assert pipeline.status_message()["clock_drift_ppm"] == pytest.approx(drift_ppm, abs=100)

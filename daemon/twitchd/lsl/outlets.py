@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from twitchd.events import Event
 from twitchd.lsl import load_pylsl
-from twitchd.lsl.clock import MASK32, DeviceClock, Unwrapper, signed32
+from twitchd.clock import MASK32, DeviceClock, StreamClock, signed32
 from twitchd.lsl.streams import (
     DeviceMeta, channels, data_info, data_name, marker_info, marker_json, marker_name, values,
 )
@@ -43,9 +43,6 @@ QUEUE_FRAMES = 20_000
 #: How often the thread looks for devices whose link was lost (their outlets close).
 CHECK_S = 0.25
 GONE_STATES = ("lost", "reconnecting")
-#: A frame whose t0_us is this far from where its sample index puts it means
-#: the board's clock restarted (a reset board): the clock fit starts again.
-CLOCK_JUMP_US = 20_000
 #: Data frames held while a clock is being fitted (10 s at 2 kHz); older ones are dropped.
 WAIT_FRAMES = 2_000
 #: Seconds between attempts to create an outlet that liblsl refused.
@@ -61,10 +58,8 @@ class _Stream:
     key: tuple[str, int, tuple[str, ...]]
     meta: DeviceMeta
     cmap: ChannelMap
-    clock: DeviceClock
-    unwrap: Unwrapper = field(default_factory=Unwrapper)
+    times: StreamClock
     origin_raw: int = 0
-    anchor: tuple[int, int] | None = None   # (sample index, continuous µs) of the newest frame
     next_index: int | None = None
     data: Any = None
     markers: Any = None
@@ -81,10 +76,9 @@ class _Stream:
     def rate(self) -> int:
         return self.key[1]
 
-    def device_us(self, index: int) -> float:
-        """Continuous device µs of raw sample ``index``, from the newest frame."""
-        assert self.anchor is not None
-        return self.anchor[1] + signed32(index - self.anchor[0]) * 1e6 / self.rate
+    @property
+    def clock(self) -> DeviceClock:
+        return self.times.fit
 
     def close(self) -> None:
         # Dropping the last reference destroys the outlet (liblsl unregisters it).
@@ -108,7 +102,7 @@ class LslOutlets:
 
     # -- the hooks the pipelines call (never wait) ----------------------------
     def on_data(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, sample_index: int,
-                counts: npt.NDArray[np.uint16], t0_us: int) -> None:
+                counts: npt.NDArray[np.uint16], t0_us: int, host_s: float) -> None:
         if len(self._items) >= QUEUE_FRAMES:
             self.dropped_frames += 1
             return
@@ -190,7 +184,7 @@ class LslOutlets:
             if stream is not None:
                 stream.close()  # a new board on this link, a new rate or other channels: a new stream
             meta = DeviceMeta(name, device_id, rate, info.board, info.firmware, info.source, info.force_calibration)
-            stream = _Stream(name, info, key, meta, cmap, DeviceClock(rate))
+            stream = _Stream(name, info, key, meta, cmap, StreamClock(rate))
             self._streams[name] = stream
         stream.cmap = cmap
         return stream
@@ -201,22 +195,17 @@ class LslOutlets:
         stream.origin_raw = origin_raw
         n = counts.shape[0]
         period_us = 1e6 / rate
-        t_us = stream.unwrap(t0_us)
-        if stream.anchor is not None:
-            step = signed32(index - stream.anchor[0])
-            expected = stream.device_us(index)
-            if step <= 0 or abs(t_us - expected) > CLOCK_JUMP_US + 0.01 * step * period_us:
-                log.info("%s: the board's clock restarted; fitting it again", name)
-                stream.clock, stream.unwrap, stream.next_index = DeviceClock(rate), Unwrapper(), None
-                t_us = stream.unwrap(t0_us)
-            elif stream.next_index is not None and (lost := signed32(index - stream.next_index)) > 0:
-                self._gap(stream, stream.next_index, lost)
-        stream.anchor = (index, t_us)
+        if stream.times.observe(index, t0_us, n, arrival):
+            log.info("%s: the board's clock restarted; fitting it again", name)
+            stream.next_index = None
+        elif stream.next_index is not None and (lost := signed32(index - stream.next_index)) > 0:
+            self._gap(stream, stream.next_index, lost)
+        assert stream.times.anchor is not None
+        t_us = stream.times.anchor[1]
         stream.next_index = (index + n) & MASK32
-        stream.clock.observe(round(t_us + (n - 1) * period_us), arrival)
         frame = (values(cmap, counts), t_us + np.arange(n) * period_us)
         if stream.data is not None and stream.clock.ready:
-            stream.to_push.append((frame[0], stream.clock.to_lsl_array(frame[1])))
+            stream.to_push.append((frame[0], stream.clock.to_host_array(frame[1])))
             return
         stream.waiting.append(frame)
         if stream.clock.ready:
@@ -227,15 +216,15 @@ class LslOutlets:
         onset = ((first_lost - stream.origin_raw) & MASK32) / stream.rate
         end = onset + lost / stream.rate
         gap = Event("gap", onset, end, end, device=stream.name, extra={"samples": float(lost)})
-        start_us = stream.device_us(first_lost)
+        start_us = stream.times.device_us(first_lost)
         self._add_marker(stream, gap, start_us, start_us + lost * 1e6 / stream.rate)
 
     def _on_event(self, name: str, event: Event) -> None:
         stream = self._streams.get(name)
-        if stream is None or stream.anchor is None:
+        if stream is None or stream.times.anchor is None:
             return  # no frame of this device has come through: nothing to place it against
         onset = (stream.origin_raw + round(event.onset_s * stream.rate)) & MASK32
-        onset_us = stream.device_us(onset)
+        onset_us = stream.times.device_us(onset)
         end_us = onset_us + (event.end_s - event.onset_s) * 1e6 if np.isfinite(event.end_s) else float("nan")
         self._add_marker(stream, event, onset_us, end_us)
 
@@ -243,8 +232,8 @@ class LslOutlets:
         if stream.markers is None or not stream.clock.ready:
             stream.waiting_events.append((event, onset_us, end_us))
             return
-        onset = stream.clock.to_lsl(onset_us)
-        end = stream.clock.to_lsl(end_us) if np.isfinite(end_us) else float("nan")
+        onset = stream.clock.to_host(onset_us)
+        end = stream.clock.to_host(end_us) if np.isfinite(end_us) else float("nan")
         stream.markers.push_sample([marker_json(event, stream.meta.device_id, onset, end)], onset)
         stream.events += 1
 
@@ -265,7 +254,7 @@ class LslOutlets:
             log.info("%s: LSL streams '%s' and '%s' are up", stream.name, data_name(stream.meta.device_id),
                      marker_name(stream.meta.device_id))
         for vals, us in stream.waiting:
-            stream.to_push.append((vals, stream.clock.to_lsl_array(us)))
+            stream.to_push.append((vals, stream.clock.to_host_array(us)))
         stream.waiting.clear()
         pending, stream.waiting_events = stream.waiting_events, []
         for event, onset_us, end_us in pending:

@@ -46,7 +46,7 @@ class SimulatedDevice:
     """A twitchd sensor board with a simulated patient attached."""
 
     def __init__(self, config: SimConfig | None = None, device_id: str = "TW-5EED01",
-                 samples_per_frame: int = 10, clock_drift_ppm: float = 0.0) -> None:
+                 samples_per_frame: int = 10, clock_drift_ppm: float = 0.0, clock_start_us: int = 0) -> None:
         self.config = config or SimConfig()
         self.session = SessionSimulator(self.config)
         self.device_id = device_id
@@ -58,8 +58,14 @@ class SimulatedDevice:
         self.overflows = 0
         self._seq = 0
         self._sample_index = 0
-        # Device time in whole microseconds, so that hours of ticks add up exactly.
+        # Host time passed, and the board's own time (its crystal runs ``drift``
+        # fast), both in whole microseconds so that hours of ticks add up exactly.
+        # The board samples on its own clock: a fast crystal makes more samples
+        # per host second, each stamped exactly one period after the last.
+        self._host_us = 0
         self._time_us = 0
+        #: micros() at power-on; near 2³² to see the counter wrap within a test.
+        self._clock_start_us = clock_start_us
         self._made = 0  # samples taken since the rate was last set
         self._made_from_us = 0
         self._next_status_us = STATUS_PERIOD_US
@@ -82,7 +88,7 @@ class SimulatedDevice:
         self._seq = (self._seq + 1) & 0xFFFF
 
     def _device_us(self) -> int:
-        return int(self._time_us * (1.0 + self.drift)) & 0xFFFFFFFF
+        return (self._clock_start_us + self._time_us) & 0xFFFFFFFF
 
     def receive(self, data: bytes) -> None:
         """Bytes from the host: commands are answered at the next ``advance``."""
@@ -139,8 +145,9 @@ class SimulatedDevice:
         return Status(self._seq, self.overflows, self.streaming, self.test_signal, self.rate_hz)
 
     def advance(self, seconds: float) -> bytes:
-        """Let ``seconds`` of device time pass; returns the bytes sent meanwhile."""
-        self._time_us += round(seconds * 1e6)
+        """Let ``seconds`` of host time pass; returns the bytes sent meanwhile."""
+        self._host_us += round(seconds * 1e6)
+        self._time_us = int(self._host_us * (1.0 + self.drift))
         due = (self._time_us - self._made_from_us) * self.rate_hz // 1_000_000
         if self.streaming and due > self._made:
             self._sample(due - self._made)
@@ -153,16 +160,19 @@ class SimulatedDevice:
 
     def _sample(self, n: int) -> None:
         fs = self.config.full_scale
+        waiting = sum(len(p) for p in self._pending)
+        first = self._made - waiting  # the first waiting sample's number since the rate was set
         counts = self.session.read(n)
         if self.test_signal:
-            counts = pattern_samples(self._sample_index + sum(len(p) for p in self._pending), n, self.rate_hz, fs)
+            counts = pattern_samples(self._sample_index + waiting, n, self.rate_hz, fs)
         self._pending.append(counts)
         block = np.concatenate(self._pending)
         spf = self.samples_per_frame
         whole = len(block) // spf * spf
         period_us = 1e6 / self.rate_hz
         for start in range(0, whole, spf):
-            t0 = int((self._sample_index * period_us) * (1.0 + self.drift)) & 0xFFFFFFFF
+            taken_us = self._made_from_us + round((first + start) * period_us)
+            t0 = (self._clock_start_us + taken_us) & 0xFFFFFFFF
             self._send(Data(self._seq, self._sample_index, t0, block[start:start + spf]))
             self._sample_index += spf
         self._pending = [block[whole:]] if whole < len(block) else []

@@ -5,7 +5,10 @@ that no file claims data it does not have:
 
 * CSV holds only real samples, never NaN or empty cells: ``time_s`` jumps over
   a gap (``twitchd detect`` reads it back as-is). The gaps are in the events
-  export, as rows of kind ``gap``.
+  export, as rows of kind ``gap``. ``unix_time`` is when each sample was
+  taken, from the board's clock mapped onto the host's (twitchd.clock): free
+  of arrival jitter, and following the board's drift, so two sensors (or a
+  video) recorded together line up on it.
 * EDF+ needs a continuous sample grid, so a gap is filled with the signal's
   digital minimum (EDF's customary "no data" value; valid samples are never
   coded as it) and announced by a ``gap`` annotation with its duration.
@@ -41,18 +44,35 @@ def _none(done: int, total: int) -> None:
 
 def export_csv(store: SessionStore, session_id: int, out: TextIO, device: str | None = None,
                progress: Progress = _none) -> int:
-    """``time_s,emg_v,force_n[,env_v]`` rows, time from the first recorded sample; returns rows written."""
+    """``time_s,emg_v,force_n[,env_v],unix_time`` rows, time from the first recorded sample; returns rows written."""
     dev = store.device(session_id, device)
     columns = ["time_s", "emg_v"] + (["force_n"] if dev.cmap.force is not None else []) + \
-        (["env_v"] if dev.cmap.env is not None else [])
+        (["env_v"] if dev.cmap.env is not None else []) + ["unix_time"]
     out.write(",".join(columns) + "\n")
     done = 0
-    for first, counts in store.chunks(session_id, dev.name):
+
+    def write(first: int, host_time: float, period: float, counts: npt.NDArray[np.uint16]) -> None:
+        nonlocal done
         values = physical(dev.cmap, counts)
-        values["time_s"] = (first + np.arange(counts.shape[0])) / dev.rate_hz
+        steps = np.arange(counts.shape[0])
+        values["time_s"] = (first + steps) / dev.rate_hz
+        values["unix_time"] = host_time + steps * period
         write_samples(out, columns, values)
         done += counts.shape[0]
         progress(done, dev.samples)
+
+    # A sample's host period is read off the next chunk's stamp (the board's true
+    # rate, as the host clock sees it), so unix_time runs on across chunks.
+    held: tuple[int, float, npt.NDArray[np.uint16]] | None = None
+    period = 1.0 / dev.rate_hz
+    for first, host_time, counts in store.timed_chunks(session_id, dev.name):
+        if held is not None:
+            if first > held[0] and host_time > held[1]:
+                period = (host_time - held[1]) / (first - held[0])
+            write(*held[:2], period, held[2])
+        held = (first, host_time, counts)
+    if held is not None:
+        write(*held[:2], period, held[2])
     return done
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twitchd import __version__
+from twitchd.clock import MASK32
 from twitchd.errors import StoreError
 from twitchd.events import Event
 from twitchd.signal.calibration import ChannelMap
@@ -42,7 +43,6 @@ COMMIT_S = 0.1
 #: Frames the writer may fall behind by: 60 000 frames is 30 s of 16 devices
 #: at 2 kHz in 20-sample frames, far more than a healthy disk ever needs.
 QUEUE_FRAMES = 60_000
-MASK32 = 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class _Device:
     origin_raw: int   # the stream origin the pipeline reports (its time 0)
     base: int         # session index of origin_raw
     next_index: int   # session index after the last frame
-    last_host: float
+    next_host: float  # host time (monotonic) the next sample is due, by the device clock
     stored_as: str    # the device's name in the session; a new one for each new sample rate
 
 
@@ -101,6 +101,7 @@ class Recorder:
         self.session_id: int | None = None
         self.error = ""
         self._started_mono = 0.0
+        self._unix_offset = 0.0
         self._ended_mono: float | None = None
         self.samples_written = 0
         self._uncommitted = 0
@@ -134,6 +135,10 @@ class Recorder:
             self.state, self.error = "recording", ""
             self.samples_written, self._uncommitted, self.lag_s, self.max_lag_s = 0, 0, 0.0, 0.0
             self._started_mono, self._ended_mono = time.monotonic(), None
+            # Chunks are stamped in Unix time, but the stamps come from the device
+            # clock mapped onto the monotonic clock: one offset, fixed for the
+            # session, so an NTP step mid-session cannot bend the recording.
+            self._unix_offset = time.time() - self._started_mono
             self._thread = threading.Thread(target=self._run, args=(db, self.session_id), name="twitchd-recorder",
                                             daemon=True)
             self._active = True
@@ -181,36 +186,35 @@ class Recorder:
 
     # -- the hook the pipelines call (never waits) --------------------------
     def on_data(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, sample_index: int,
-                counts: npt.NDArray[np.uint16], t0_us: int) -> None:
+                counts: npt.NDArray[np.uint16], t0_us: int, host_s: float) -> None:
         if not self._active:
             return
-        now = time.time()
         dev = self._devices.get(name)
         if dev is None or dev.cmap != cmap or dev.origin_raw != origin_raw or dev.rate_hz != info.rate_hz:
             # First frame of this device, or its stream restarted (new origin, rate
             # or scaling): place it on the session's axis (after a restart, after
-            # the wall-clock pause). Compared by value: a reconnect that brings the
+            # the pause the host clock saw). Compared by value: a reconnect that brings the
             # same HELLO is the same stream, and its gap is counted exactly.
             stored_as = name
             if dev is None:
                 start = 0
             else:
-                start = dev.next_index + max(0, round((now - dev.last_host) * dev.rate_hz) - counts.shape[0])
+                start = dev.next_index + max(0, round((host_s - dev.next_host) * dev.rate_hz))
                 stored_as = dev.stored_as
                 if info.rate_hz != dev.rate_hz:
                     # One stored device holds one rate: a device switched to a new rate
                     # mid-session continues as "NAME@RATE", on the same session clock.
                     stored_as = f"{name}@{info.rate_hz}"
                     start = round(dev.next_index / dev.rate_hz * info.rate_hz) + max(
-                        0, round((now - dev.last_host) * info.rate_hz) - counts.shape[0])
+                        0, round((host_s - dev.next_host) * info.rate_hz))
             base = start - ((sample_index - origin_raw) & MASK32)
-            dev = _Device(cmap, info.rate_hz, origin_raw, base, start, now, stored_as)
+            dev = _Device(cmap, info.rate_hz, origin_raw, base, start, host_s, stored_as)
             self._devices[name] = dev
             self._put(("device", stored_as, info.device_id, info.firmware, info.board, info.rate_hz,
                        json.dumps(info.channels), json.dumps(cmap.to_json()), info.force_calibration))
         index = dev.base + ((sample_index - origin_raw) & MASK32)
-        dev.next_index, dev.last_host = index + counts.shape[0], now
-        self._put(("data", dev.stored_as, index, counts, now, t0_us, time.monotonic()))
+        dev.next_index, dev.next_host = index + counts.shape[0], host_s + counts.shape[0] / dev.rate_hz
+        self._put(("data", dev.stored_as, index, counts, host_s + self._unix_offset, t0_us, time.monotonic()))
 
     def on_event(self, name: str, event: Event) -> None:
         """``event`` in the pipeline's stream time, whose origin is the device's ``origin_raw``."""

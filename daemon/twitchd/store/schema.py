@@ -50,7 +50,7 @@ def _v1(db: sqlite3.Connection) -> None:
             first_index INTEGER NOT NULL,      -- unwrapped device sample index
             n INTEGER NOT NULL,
             channels INTEGER NOT NULL,
-            host_time REAL NOT NULL,           -- Unix time when the first frame arrived
+            host_time REAL NOT NULL,           -- Unix time the first sample was taken (device clock, mapped)
             device_t0_us INTEGER NOT NULL,     -- the device clock of the first frame
             counts BLOB NOT NULL               -- little-endian uint16, n x channels
         );

@@ -145,10 +145,15 @@ class SessionStore:
     # -- contents ------------------------------------------------------------
     def chunks(self, session_id: int, device: str) -> Iterator[tuple[int, npt.NDArray[np.uint16]]]:
         """``(first_index, counts[n, channels])`` in index order."""
-        cur = self.db.execute("SELECT first_index, n, channels, counts FROM chunks WHERE session_id = ? AND device = ?"
-                              " ORDER BY first_index", (session_id, device))
-        for first, n, channels, blob in cur:
-            yield int(first), np.frombuffer(blob, dtype="<u2").reshape(int(n), int(channels))
+        for first, _, counts in self.timed_chunks(session_id, device):
+            yield first, counts
+
+    def timed_chunks(self, session_id: int, device: str) -> Iterator[tuple[int, float, npt.NDArray[np.uint16]]]:
+        """``(first_index, unix time of the first sample, counts)``; the time is the device clock's, mapped."""
+        cur = self.db.execute("SELECT first_index, host_time, n, channels, counts FROM chunks"
+                              " WHERE session_id = ? AND device = ? ORDER BY first_index", (session_id, device))
+        for first, host_time, n, channels, blob in cur:
+            yield int(first), float(host_time), np.frombuffer(blob, dtype="<u2").reshape(int(n), int(channels))
 
     def gaps(self, session_id: int, device: str) -> list[Gap]:
         dev_rate = self.db.execute("SELECT rate_hz FROM devices WHERE session_id = ? AND name = ?",

@@ -1,4 +1,4 @@
-"""Device time to LSL time: a line fitted under the arrival times, never the arrivals themselves.
+"""Device time to host time: a line fitted under the arrival times, never the arrivals themselves.
 
 A board stamps each DATA frame with its own µs clock (``t0_us``, wrapping at
 2³²). The host sees the frame some time later: transport latency plus jitter
@@ -102,7 +102,11 @@ def _extend_hull(hull: list[tuple[float, float]], p: tuple[float, float]) -> Non
 
 
 class DeviceClock:
-    """One board's clock mapped onto the host's LSL clock (``pylsl.local_clock``)."""
+    """One board's clock mapped onto the clock its arrivals were read from.
+
+    The pipeline passes ``time.monotonic()``; the LSL outlets pass
+    ``pylsl.local_clock()`` (on Linux the same CLOCK_MONOTONIC).
+    """
 
     def __init__(self, rate_hz: float, window_s: float = WINDOW_S, warmup_s: float = WARMUP_S,
                  refit_s: float = REFIT_S) -> None:
@@ -134,7 +138,7 @@ class DeviceClock:
         return (1.0 / self.line.slope - 1.0) * 1e6 if self.line and self.line.slope > 0 else 0.0
 
     def observe(self, device_us: int, arrival: float) -> None:
-        """A sample taken at ``device_us`` (continuous µs) was seen at ``arrival`` (LSL seconds)."""
+        """A sample taken at ``device_us`` (continuous µs) was seen at ``arrival`` (host seconds)."""
         if self._epoch_us is None:
             self._epoch_us, self._h0 = device_us, arrival
             self._first = self._gen_start = self._last_fit = arrival
@@ -209,13 +213,82 @@ class DeviceClock:
             step = min(max(step, -self.max_step_s), self.max_step_s)
         self.line = Line(now + step - new.slope * d_now, new.slope)
 
-    def to_lsl(self, device_us: float) -> float:
-        """LSL time of a sample taken at ``device_us`` (continuous µs, as observed)."""
+    def to_host(self, device_us: float) -> float:
+        """Host time (the arrivals' clock) of a sample taken at ``device_us`` (continuous µs, as observed)."""
         if self.line is None or self._epoch_us is None:
             raise RuntimeError("the device clock is not fitted yet")
         return self.line.at((device_us - self._epoch_us) * 1e-6)
 
-    def to_lsl_array(self, device_us: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    def to_host_array(self, device_us: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         if self.line is None or self._epoch_us is None:
             raise RuntimeError("the device clock is not fitted yet")
         return self.line.offset + self.line.slope * ((device_us - self._epoch_us) * 1e-6)
+
+
+#: A frame whose t0_us is this far from where its sample index puts it means
+#: the board's clock restarted (a reset board): the clock fit starts again.
+#: 20 ms is 100 periods at 5 kHz, far beyond any crystal's drift between two
+#: frames, yet short against the seconds a reset takes.
+CLOCK_JUMP_US = 20_000
+
+
+class StreamClock:
+    """One board's sample stream on the host clock: unwrap, restart detection and the fit, together.
+
+    The pipeline keeps one per device for what it records and shows; the LSL
+    outlets keep their own (their thread maps frames it held through the
+    warm-up, so it needs the fit as it stands when it pushes). Fed the same
+    frames, both give the same times. Before the
+    fit is ready (the first ``WARMUP_S``), :meth:`host_s` maps with slope 1
+    under the lowest arrival so far; stamps never step backwards across the
+    hand-over, because every stamp is at least one microsecond after the last.
+    """
+
+    def __init__(self, rate_hz: int) -> None:
+        self.rate_hz = rate_hz
+        self.period_us = 1e6 / rate_hz
+        self.fit = DeviceClock(rate_hz)
+        self._unwrap = Unwrapper()
+        self.anchor: tuple[int, int] | None = None  # (raw sample index, continuous µs) of the newest frame
+        self._floor: float | None = None  # lowest (arrival - device s) seen: the slope-1 stand-in
+        self._last = -np.inf
+        self.restarts = 0
+
+    def observe(self, index: int, t0_us: int, n: int, arrival: float) -> bool:
+        """A frame of ``n`` samples from raw index ``index``, taken from ``t0_us``, seen at ``arrival``.
+
+        Returns True when the board's clock restarted (the fit starts again).
+        """
+        restarted = False
+        t_us = self._unwrap(t0_us)
+        if self.anchor is not None:
+            step = signed32(index - self.anchor[0])
+            expected = self.device_us(index)
+            if step <= 0 or abs(t_us - expected) > CLOCK_JUMP_US + 0.01 * step * self.period_us:
+                self.fit, self._unwrap, self._floor = DeviceClock(self.rate_hz), Unwrapper(), None
+                t_us = self._unwrap(t0_us)
+                self.restarts += 1
+                restarted = True
+        self.anchor = (index, t_us)
+        last_us = round(t_us + (n - 1) * self.period_us)
+        self.fit.observe(last_us, arrival)
+        floor = arrival - last_us * 1e-6
+        self._floor = floor if self._floor is None else min(self._floor, floor)
+        return restarted
+
+    def device_us(self, index: int) -> float:
+        """Continuous device µs of raw sample ``index``, from the newest frame."""
+        assert self.anchor is not None
+        return self.anchor[1] + signed32(index - self.anchor[0]) * self.period_us
+
+    def host_s(self, index: int) -> float:
+        """Host time (the arrivals' clock) when raw sample ``index`` was taken; increasing from call to call."""
+        us = self.device_us(index)
+        if self.fit.ready:
+            t = self.fit.to_host(us)
+        else:
+            assert self._floor is not None
+            t = self._floor + us * 1e-6
+        t = max(t, self._last + 1e-6)
+        self._last = t
+        return t
