@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -79,7 +80,6 @@ def _start_recording(daemon: Any, args: argparse.Namespace) -> None:
 
 
 def _cmd_sessions(args: argparse.Namespace) -> int:
-    import json
 
     from twitchd.store.routes import export_to, session_detail
     from twitchd.store.sessions import SessionStore
@@ -119,7 +119,6 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 
 def _redetect(store: Any, args: argparse.Namespace) -> None:
     """``sessions redetect``: the detector with other parameters, compared with the live events."""
-    import json
 
     from twitchd.signal.params import DetectorParams
     from twitchd.store.redetect import redetect
@@ -166,7 +165,6 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     """Zero and known weights on the FSR; the fitted curve is stored for this sensor's id."""
-    import json
 
     from twitchd.calibrate import DEFAULT_MASSES_KG, DEFAULT_WEIGHTS_N, calibrate, parse_weight, report
     from twitchd.store.calibrations import CalibrationBook
@@ -212,7 +210,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _cmd_sim_device(args: argparse.Namespace) -> int:
     """The simulated board as a separate process on a pty; its path is the first line printed."""
     from twitchd.sim.device import SimulatedDevice
-    from twitchd.sim.pty_board import Faults, PtyBoard
+    from twitchd.sim.pty_board import Faults, PtyBoard, run_boards
     from twitchd.sim.session import SimConfig
 
     kind, _, link = args.link.partition(":")
@@ -220,20 +218,36 @@ def _cmd_sim_device(args: argparse.Namespace) -> int:
         raise ConfigError(f"--link must be pty or pty:SYMLINK, got {args.link!r}")
     if args.unplug_at is None and args.replug_after is not None:
         raise ConfigError("--replug-after needs --unplug-at")
-    cfg = SimConfig(seed=args.seed, rate_hz=args.rate, adc_bits=args.bits, supply_v=5.0 if args.bits == 10 else 3.3)
+    if args.count > 1 and not link:
+        raise ConfigError("--count needs --link pty:SYMLINK (the boards are SYMLINK-1, SYMLINK-2, …)")
     wrap_us = 0 if args.clock_wrap_in is None else (1 << 32) - round(args.clock_wrap_in * 1e6)
-    device = SimulatedDevice(cfg, device_id=args.id or f"TW-SIM{args.seed:03d}", clock_drift_ppm=args.clock_drift,
-                             clock_start_us=wrap_us)
     faults = Faults(args.corrupt, args.stall_after, args.unplug_at,
                     args.replug_after if args.replug_after is not None else 2.0)
-    board = PtyBoard(device, Path(link).absolute() if link else None, faults, seed=args.seed)
+    boards = []
+    for k in range(args.count):
+        seed = args.seed + k
+        cfg = SimConfig(seed=seed, rate_hz=args.rate, adc_bits=args.bits, supply_v=5.0 if args.bits == 10 else 3.3)
+        device_id = (args.id or f"TW-SIM{args.seed:03d}") if args.count == 1 else f"{args.id or 'TW-SIM'}{seed:03d}"
+        device = SimulatedDevice(cfg, device_id=device_id, clock_drift_ppm=args.clock_drift, clock_start_us=wrap_us)
+        where = Path(link).absolute() if link else None
+        if where is not None and args.count > 1:
+            where = where.with_name(f"{where.name}-{k + 1}")
+        boards.append(PtyBoard(device, where, faults, seed=seed, quiet_until_host=args.wait_for_host))
     import signal
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped by a service manager: remove the link
     try:
-        board.run(lambda path: print(path, flush=True))
-    except KeyboardInterrupt:
+        run_boards(boards, lambda path: print(path, flush=True))
+    except (KeyboardInterrupt, SystemExit):
         pass
+    if args.report:
+        # What each board did, for benchmarks and soak tests: when it began, what it sent, the truth.
+        for board in boards:
+            dev = board.device
+            sent = dev._sample_index
+            print(json.dumps({"link": str(board.link or board.path), "device_id": dev.device_id,
+                              "started_at": board.started_at, "samples": sent,
+                              "truth": [t.as_dict() for t in dev.session.truth_until(sent / dev.rate_hz)]}), flush=True)
     return 0
 
 
@@ -251,7 +265,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    import json
 
     from twitchd.bench import detector_bench
 
@@ -371,6 +384,12 @@ def parser() -> argparse.ArgumentParser:
                      help="pty, or pty:SYMLINK to keep a stable name for it, like /dev/serial/by-id/…")
     dev.add_argument("--seed", type=int, default=1)
     dev.add_argument("--id", help="device id in its HELLO (default TW-SIM<seed>)")
+    dev.add_argument("--count", type=int, default=1, choices=range(1, 65), metavar="N",
+                     help="N boards in this one process, on SYMLINK-1 … SYMLINK-N (seeds SEED … SEED+N-1)")
+    dev.add_argument("--wait-for-host", action="store_true",
+                     help="start sampling when the daemon first speaks (sample 0 is the first it sees)")
+    dev.add_argument("--report", action="store_true",
+                     help="on exit, print one JSON line per board: when it began, samples sent, the true events")
     dev.add_argument("--rate", type=int, default=2000, choices=(500, 1000, 2000, 4000))
     dev.add_argument("--bits", type=int, default=12, choices=(10, 12))
     faults = dev.add_argument_group("faults", "what a real cable and board do")

@@ -39,6 +39,8 @@ STALL_S = 2.0
 #: visible), sent ~20 times a second.
 DISPLAY_RATE_HZ = 250
 DISPLAY_PERIOD_S = 0.05
+#: Reads whose data-path time the status reports on (about 10 s of one 2 kHz sensor).
+PATH_WINDOW = 2048
 STATUS_PERIOD_S = 1.0
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 5.0)
 
@@ -68,6 +70,9 @@ class DeviceInfo:
     rssi: int | None = None
     #: how fast the board's clock runs against the host's, once fitted (a crystal: tens of ppm)
     clock_drift_ppm: float | None = None
+    #: time the data path took per read (decode, detect, hand to sinks and screens), p50/p99/max
+    #: over the last PATH_WINDOW reads, in ms: what the daemon adds to a frame's latency
+    data_path_ms: dict[str, float] = field(default_factory=dict)
     #: when the link was lost (time.monotonic()), None while streaming; shown as lost_for_s
     lost_since: float | None = field(default=None, repr=False)
 
@@ -152,6 +157,8 @@ class DevicePipeline:
         # Detector sample index -> samples lost before it, for exact event times.
         self._gaps = GapMap(1.0)
         self._times = StreamClock(1)
+        self._path_s = np.zeros(PATH_WINDOW)
+        self._path_n = 0
         self._display: list[npt.NDArray[np.float64]] = []
         self._display_t0: float | None = None
         self._host_seq = 0
@@ -213,6 +220,8 @@ class DevicePipeline:
             if data:
                 last_bytes = now
                 self.feed(data)
+                self._path_s[self._path_n % PATH_WINDOW] = time.monotonic() - now
+                self._path_n += 1
             elif now - last_bytes > STALL_S and self.info.state != "stalled":
                 self._set_state("stalled", f"no data for {now - last_bytes:.1f} s")
             if now - self._last_status >= STATUS_PERIOD_S:
@@ -222,6 +231,9 @@ class DevicePipeline:
     def status_message(self) -> dict[str, Any]:
         fit = self._times.fit
         self.info.clock_drift_ppm = round(fit.drift_ppm, 1) if fit.ready else None
+        if self._path_n:
+            p50, p99, top = np.percentile(self._path_s[:min(self._path_n, PATH_WINDOW)], (50, 99, 100)) * 1e3
+            self.info.data_path_ms = {"p50": round(float(p50), 3), "p99": round(float(p99), 3), "max": round(float(top), 3)}
         return {"kind": "status", "device": self.name, **self.info.to_json()}
 
     def _set_state(self, state: str, error: str, announce: bool = False) -> None:

@@ -10,7 +10,10 @@ serial adapter), so what the daemon missed is an exact number of samples.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
+import termios
 import threading
 import time
 import tty
@@ -24,6 +27,8 @@ from twitchd.sim.device import SimulatedDevice
 
 #: How often the board hands bytes to the pty: a USB-serial adapter's latency timer.
 TICK_S = 0.005
+#: On stop, how long the boards wait for the daemon to read what they sent.
+DRAIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class PtyBoard:
     """One simulated board behind a pty (and optionally a stable symlink to it)."""
 
     def __init__(self, device: SimulatedDevice, link: Path | None = None, faults: Faults | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, quiet_until_host: bool = False) -> None:
         self.device = device
         self.link = link
         self.faults = faults or Faults()
@@ -48,6 +53,13 @@ class PtyBoard:
         self.path = ""
         self._master = self._slave = -1
         self.unplugged = False
+        #: A board that starts sampling when the host first speaks to it: sample 0
+        #: is then the first one the daemon sees (benchmarks time events by it).
+        self.quiet_until_host = quiet_until_host
+        if quiet_until_host:
+            device.streaming = False
+        #: time.monotonic() when sampling began (None while waiting for the host)
+        self.started_at: float | None = None if quiet_until_host else time.monotonic()
 
     def plug(self) -> str:
         """A new pty (a new /dev/pts/N, like a replugged adapter) and the link pointed at it."""
@@ -62,6 +74,15 @@ class PtyBoard:
             os.replace(tmp, self.link)  # atomic: a reader never sees a missing link while plugged
         self.unplugged = False
         return str(self.link) if self.link is not None else self.path
+
+    def unread(self) -> int:
+        """Bytes sent that the reader has not read yet."""
+        if self.unplugged or self._slave < 0:
+            return 0
+        try:
+            return struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
+        except OSError:
+            return 0
 
     def unplug(self) -> None:
         """Close both ends: the daemon's next read fails, as when a cable is pulled."""
@@ -89,8 +110,13 @@ class PtyBoard:
                 buf.insert(int(i), int(self.rng.integers(256)))
         return bytes(buf)
 
-    def step(self, elapsed_s: float, dt: float) -> None:
-        """One tick: answer commands, sample, send (unless stalled or unplugged)."""
+    def step(self, elapsed_s: float, dt: float, now: float | None = None) -> None:
+        """One tick (at ``now``, time.monotonic()): answer commands, sample, send (unless stalled or unplugged).
+
+        The board's time moves by ``dt`` per tick, so a tick that runs late (the
+        first sampling compiles the simulator) does not move its sample times:
+        they stay on the tick's clock reading.
+        """
         f = self.faults
         if f.unplug_at_s is not None and not self.unplugged and f.unplug_at_s <= elapsed_s < f.unplug_at_s + f.replug_after_s:
             self.unplug()
@@ -98,9 +124,16 @@ class PtyBoard:
             self.plug()
         if not self.unplugged:
             try:
-                self.device.receive(os.read(self._master, 4096))
+                got = os.read(self._master, 4096)
             except (BlockingIOError, OSError):
-                pass
+                got = b""
+            if got and self.started_at is None:
+                # Sampling starts with this tick's advance: its first sample is taken
+                # within one period after the clock reading below.
+                self.device.advance(dt)
+                dt = 0.0
+                self.device.streaming, self.started_at = True, now if now is not None else time.monotonic()
+            self.device.receive(got)
         out = self.device.advance(dt)
         stalled = f.stall_after_s is not None and elapsed_s >= f.stall_after_s
         if self.unplugged or stalled:
@@ -113,15 +146,30 @@ class PtyBoard:
     def run(self, announce: Callable[[str], None], stop: threading.Event | None = None,
             duration_s: float | None = None) -> None:
         """Plug in, say where, and run in real time until stopped."""
-        announce(self.plug())
-        start = last = time.monotonic()
-        try:
-            while not (stop is not None and stop.is_set()):
-                time.sleep(TICK_S)
-                now = time.monotonic()
-                if duration_s is not None and now - start >= duration_s:
-                    break
-                self.step(now - start, now - last)
-                last = now
-        finally:
-            self.unplug()
+        run_boards([self], announce, stop, duration_s)
+
+
+def run_boards(boards: list[PtyBoard], announce: Callable[[str], None], stop: threading.Event | None = None,
+               duration_s: float | None = None) -> None:
+    """Several boards in one process, one tick for all (a bench of sensors on a USB hub)."""
+    for board in boards:
+        announce(board.plug())
+    start = last = time.monotonic()
+    try:
+        while not (stop is not None and stop.is_set()):
+            time.sleep(max(0.0, last + TICK_S - time.monotonic()))
+            now = time.monotonic()
+            if duration_s is not None and now - start >= duration_s:
+                break
+            for board in boards:
+                board.step(now - start, now - last, now)
+            last = now
+    finally:
+        # Stopped: sample no more, but let the daemon read what is already on the
+        # line before the ptys close (closing discards unread bytes), so a count of
+        # samples sent compares exactly with a count of samples received.
+        drain_until = time.monotonic() + DRAIN_S
+        while time.monotonic() < drain_until and any(board.unread() for board in boards):
+            time.sleep(0.01)
+        for board in boards:
+            board.unplug()

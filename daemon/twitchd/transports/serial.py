@@ -1,7 +1,12 @@
 """A USB serial port (or a pty, which behaves the same) through pyserial.
 
-pyserial is blocking, so reads run in a worker thread with a short timeout and
-hand whole reads to the loop. Errors are turned into messages a practitioner
+On POSIX the event loop watches the port's file descriptor and reads what is
+there when it becomes readable: no thread per read. (The first version read in
+a worker thread with a 20 ms timeout; with 4 sensors the thread hand-offs cost
+half a core, and asyncio's default pool of cpu+4 threads made the 7th sensor
+wait for a free thread: benchmarks/fleet.py, docs/performance.md.) Elsewhere
+(Windows has no readable-fd watch for a COM port) reads still run in a worker
+thread with a short timeout. Errors are turned into messages a practitioner
 can act on.
 """
 
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 from pathlib import Path
 
 import serial
@@ -26,6 +32,7 @@ class SerialTransport(Transport):
         self.port, self.baud = port, baud
         self.spec = f"serial:{port}"
         self._serial: serial.Serial | None = None
+        self._fd: int | None = None
 
     @classmethod
     def from_spec(cls, rest: str, data_dir: Path | None = None) -> SerialTransport:
@@ -43,6 +50,9 @@ class SerialTransport(Transport):
                 serial.Serial, self.port, self.baud, timeout=READ_TIMEOUT_S, write_timeout=1.0, exclusive=True)
         except serial.SerialException as exc:
             raise TransportError(self._explain(exc)) from exc
+        fileno = getattr(self._serial, "fileno", None)
+        if fileno is not None and os.name == "posix":
+            self._fd = fileno()
 
     def _explain(self, exc: serial.SerialException) -> str:
         code = getattr(exc, "errno", None)
@@ -64,8 +74,49 @@ class SerialTransport(Transport):
         except (serial.SerialException, OSError, TypeError) as exc:
             raise TransportError(f"{self.port} was disconnected ({exc})") from exc
 
+    def _read_ready(self) -> bytes:
+        """What the port holds now, without waiting."""
+        port = self._serial
+        if port is None:
+            raise TransportError(f"{self.port} is closed")
+        try:
+            waiting = port.in_waiting
+            if not waiting:
+                # Readable with nothing to read is how a vanished USB device (or a closed pty) looks.
+                port.timeout = 0
+                data = bytes(port.read(1))
+                port.timeout = READ_TIMEOUT_S
+                return data
+            return bytes(port.read(waiting))
+        except (serial.SerialException, OSError, TypeError) as exc:
+            raise TransportError(f"{self.port} was disconnected ({exc})") from exc
+
     async def read(self) -> bytes:
-        return await asyncio.to_thread(self._read_blocking)
+        """Bytes as they come, or b"" after READ_TIMEOUT_S of silence (the pipeline's stall watch needs the turn)."""
+        if self._fd is None:
+            return await asyncio.to_thread(self._read_blocking)
+        port = self._serial
+        if port is not None and port.in_waiting:
+            return self._read_ready()
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[bool] = loop.create_future()
+
+        def wake(readable: bool) -> None:
+            if not ready.done():
+                ready.set_result(readable)
+
+        fd = self._fd
+        try:
+            loop.add_reader(fd, wake, True)
+        except (OSError, ValueError) as exc:
+            raise TransportError(f"{self.port} was disconnected ({exc})") from exc
+        timer = loop.call_later(READ_TIMEOUT_S, wake, False)
+        try:
+            readable = await ready
+        finally:
+            timer.cancel()
+            loop.remove_reader(fd)
+        return self._read_ready() if readable else b""
 
     async def write(self, data: bytes) -> None:
         port = self._serial
@@ -77,6 +128,6 @@ class SerialTransport(Transport):
             raise TransportError(f"writing to {self.port} failed ({exc})") from exc
 
     async def close(self) -> None:
-        port, self._serial = self._serial, None
+        port, self._serial, self._fd = self._serial, None, None
         if port is not None:
             await asyncio.to_thread(port.close)

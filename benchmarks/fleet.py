@@ -1,0 +1,254 @@
+"""Many serial sensors into one daemon: lost samples, CPU, memory, latency.
+
+Three processes, as in a clinic with a USB hub: ``twitchd sim-device --count N``
+(N simulated boards on ptys, in one process), ``twitchd run`` with one
+``serial:`` source per board, and this script as a dashboard would be: one
+WebSocket on /ws/live, plus polls of /api/devices.
+
+What it measures, per device count, side by side in one run:
+
+* **lost samples**: the boards' own count of samples sent, against what the
+  daemon took in (read after the boards stop and the daemon has drained);
+* **CPU**: the daemon's and the boards' share of one core, from
+  /proc/PID/stat over the measured window (100 % = one core fully busy);
+* **memory**: the daemon's resident set at the start and end of the window;
+* **data path**: the daemon's own per-read timing (``data_path_ms`` in
+  /api/devices: decode, detect, hand to sinks and screens), worst device;
+* **end to end**: each event's arrival on the WebSocket minus the moment the
+  board took the sample that decided it. Boards start sampling when the daemon
+  first speaks to them (``--wait-for-host``), so sample k was taken at
+  ``started_at + k / rate`` on the same monotonic clock this script reads.
+  This includes the board's 5 ms transmit tick and the pty.
+
+    .venv/bin/python benchmarks/fleet.py --devices 1 4 16 32 --seconds 60
+    .venv/bin/python benchmarks/fleet.py --devices 4 --seconds 3600 --record   # the soak
+
+With ``--record`` the daemon records a session throughout, and the script
+checks what was stored against what the boards sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import websockets
+
+TWITCHD = [sys.executable, "-m", "twitchd"]
+RATE = 2000
+TICKS = os.sysconf("SC_CLK_TCK")
+EVENT_KINDS = ("ltr", "twitch", "contraction", "artifact")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@dataclass
+class Run:
+    devices: int
+    seconds: float
+    sent: int = 0
+    taken: int = 0
+    lost: int = 0
+    bad_frames: int = 0
+    daemon_cpu: float = 0.0
+    boards_cpu: float = 0.0
+    rss_start_mb: float = 0.0
+    rss_end_mb: float = 0.0
+    rss_trace: list[float] = field(default_factory=list)
+    path_p50_ms: float = 0.0
+    path_p99_ms: float = 0.0
+    path_max_ms: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    events: dict[str, int] = field(default_factory=dict)
+    truth: dict[str, int] = field(default_factory=dict)
+    recorded: int | None = None
+    session_events: int | None = None
+
+    def summary(self) -> dict[str, Any]:
+        lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
+        return {
+            "devices": self.devices, "seconds": self.seconds, "samples_sent": self.sent,
+            "samples_taken": self.taken, "lost_samples": self.lost, "bad_frames": self.bad_frames,
+            "daemon_cpu_pct": round(100 * self.daemon_cpu, 1), "boards_cpu_pct": round(100 * self.boards_cpu, 1),
+            "rss_start_mb": round(self.rss_start_mb, 1), "rss_end_mb": round(self.rss_end_mb, 1),
+            "data_path_ms": {"p50": self.path_p50_ms, "p99": self.path_p99_ms, "max": self.path_max_ms},
+            "end_to_end_ms": {"n": len(self.latencies_ms), "p50": round(float(np.percentile(lat, 50)), 1),
+                              "p99": round(float(np.percentile(lat, 99)), 1), "max": round(float(lat.max()), 1)},
+            "events": self.events, "truth": self.truth,
+            **({"recorded_samples": self.recorded, "recorded_events": self.session_events}
+               if self.recorded is not None else {}),
+        }
+
+
+class Watcher:
+    """The dashboard's side: one WebSocket, every event with the moment it came."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.events: list[tuple[float, dict[str, Any]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+        self._thread.start()
+
+    async def _run(self) -> None:
+        async with websockets.connect(self.url, max_size=None) as ws:
+            while not self._stop.is_set():
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), 0.2)
+                except asyncio.TimeoutError:
+                    continue
+                now = time.monotonic()
+                msg = json.loads(raw)
+                if msg.get("kind") in EVENT_KINDS:
+                    self.events.append((now, msg))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float = 5.0,
+              say: Any = print) -> Run:
+    result = Run(n, seconds)
+    link = out / "tty"
+    boards = subprocess.Popen([*TWITCHD, "sim-device", "--link", f"pty:{link}", "--count", str(n),
+                               "--wait-for-host", "--report"], stdout=subprocess.PIPE, text=True)
+    assert boards.stdout is not None
+    paths = [boards.stdout.readline().strip() for _ in range(n)]
+    port = free_port()
+    cmd = [*TWITCHD, "run", "--port", str(port), "--data-dir", str(out / "data")]
+    for p in paths:
+        cmd += ["--source", f"serial:{p}"]
+    if record:
+        cmd += ["--record", "--patient", "SOAK"]
+    daemon = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(out / "daemon.log", "w"))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=10) as api:
+            end = time.monotonic() + 60
+            while True:
+                try:
+                    devs = api.get("/api/devices").json()
+                    if len(devs) == n and all(d["state"] == "streaming" for d in devs):
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > end or daemon.poll() is not None:
+                    raise RuntimeError(f"the daemon did not stream from {n} boards: see {out / 'daemon.log'}")
+                time.sleep(0.2)
+            watcher = Watcher(f"ws://127.0.0.1:{port}/ws/live")
+            time.sleep(warmup_s)  # compiled kernels, first fits, the first trace messages
+            c0 = (cpu_s(daemon.pid), cpu_s(boards.pid))
+            result.rss_start_mb = rss_mb(daemon.pid)
+            t0 = time.monotonic()
+            while (left := t0 + seconds - time.monotonic()) > 0:
+                time.sleep(min(left, 10.0))
+                result.rss_trace.append(rss_mb(daemon.pid))
+                if daemon.poll() is not None:
+                    raise RuntimeError(f"the daemon died: see {out / 'daemon.log'}")
+            span = time.monotonic() - t0
+            result.daemon_cpu = (cpu_s(daemon.pid) - c0[0]) / span
+            result.boards_cpu = (cpu_s(boards.pid) - c0[1]) / span
+            result.rss_end_mb = rss_mb(daemon.pid)
+            devs = api.get("/api/devices").json()
+            worst = max(devs, key=lambda d: d["data_path_ms"].get("p99", 0.0))["data_path_ms"]
+            result.path_p50_ms, result.path_p99_ms, result.path_max_ms = worst["p50"], worst["p99"], worst["max"]
+            # The boards stop; the daemon drains what is in flight, then is asked what it took.
+            boards.send_signal(signal.SIGTERM)
+            reports = [json.loads(line) for line in boards.stdout.read().splitlines() if line.startswith("{")]
+            boards.wait(10)
+            time.sleep(1.0)
+            devs = {d["source"].removeprefix("serial:"): d for d in api.get("/api/devices").json()}
+            watcher.stop()
+            if record:
+                status = api.post("/api/recording/stop").json()
+                result.recorded = int(status["samples"])
+                detail = api.get(f"/api/sessions/{status['session_id']}").json()
+                result.session_events = sum(1 for e in detail["event_list"] if e["kind"] in EVENT_KINDS)
+    finally:
+        for proc in (boards, daemon):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    started = {}
+    for rep in reports:
+        dev = devs[rep["link"]]
+        result.sent += rep["samples"]
+        result.taken += dev["samples"]
+        result.lost += dev["lost_samples"]
+        result.bad_frames += dev["bad_frames"]
+        started[dev["id"]] = rep["started_at"]
+        for t in rep["truth"]:
+            result.truth[t["kind"]] = result.truth.get(t["kind"], 0) + 1
+    for seen, msg in watcher.events:
+        result.events[msg["kind"]] = result.events.get(msg["kind"], 0) + 1
+        begun = started.get(msg["device"])
+        if begun is not None and msg.get("decided_s") is not None:
+            result.latencies_ms.append((seen - (begun + msg["decided_s"])) * 1e3)
+    return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--devices", type=int, nargs="+", default=[1, 4, 16, 32])
+    ap.add_argument("--seconds", type=float, default=60.0, help="measured window per device count")
+    ap.add_argument("--record", action="store_true", help="record a session throughout and check it")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rows = []
+    for n in args.devices:
+        with tempfile.TemporaryDirectory(prefix="twitchd-fleet-") as tmp:
+            run = run_fleet(n, args.seconds, args.record, Path(tmp))
+        s = run.summary()
+        rows.append(s)
+        if not args.json:
+            e2e, path = s["end_to_end_ms"], s["data_path_ms"]
+            print(f"{n:3d} devices x {RATE} Hz x {args.seconds:.0f} s: sent {s['samples_sent']}, taken {s['samples_taken']},"
+                  f" lost {s['lost_samples']}, bad frames {s['bad_frames']}; daemon CPU {s['daemon_cpu_pct']} %"
+                  f" of a core (boards {s['boards_cpu_pct']} %); RSS {s['rss_start_mb']} -> {s['rss_end_mb']} MB;"
+                  f" data path p50 {path['p50']} p99 {path['p99']} max {path['max']} ms;"
+                  f" end to end p50 {e2e['p50']} p99 {e2e['p99']} ms over {e2e['n']} events", flush=True)
+            if args.record:
+                print(f"    recorded {s['recorded_samples']} samples, {s['recorded_events']} events;"
+                      f" live events {s['events']}; truth {s['truth']}", flush=True)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
