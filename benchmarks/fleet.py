@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,10 @@ class Run:
     truth: dict[str, int] = field(default_factory=dict)
     recorded: int | None = None
     session_events: int | None = None
+    #: per device name: the board's true events, and every event the daemon flagged (GET /api/events)
+    truth_by_device: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    flagged_by_device: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    load: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
@@ -105,7 +110,7 @@ class Run:
             "data_path_ms": {"p50": self.path_p50_ms, "p99": self.path_p99_ms, "max": self.path_max_ms},
             "end_to_end_ms": {"n": len(self.latencies_ms), "p50": round(float(np.percentile(lat, 50)), 1),
                               "p99": round(float(np.percentile(lat, 99)), 1), "max": round(float(lat.max()), 1)},
-            "events": self.events, "truth": self.truth,
+            "events": self.events, "truth": self.truth, **({"load": self.load} if self.load else {}),
             **({"recorded_samples": self.recorded, "recorded_events": self.session_events}
                if self.recorded is not None else {}),
         }
@@ -139,7 +144,12 @@ class Watcher:
 
 
 def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float = 5.0,
-              say: Any = print) -> Run:
+              load: Callable[[int, float], dict[str, Any]] | None = None) -> Run:
+    """One fleet of ``n`` boards for ``seconds`` of measured time (after ``warmup_s``).
+
+    ``load(port, seconds)``, if given, runs in a thread through the measured
+    window (other clients hammering the daemon) and its result lands in ``Run.load``.
+    """
     result = Run(n, seconds)
     link = out / "tty"
     boards = subprocess.Popen([*TWITCHD, "sim-device", "--link", f"pty:{link}", "--count", str(n),
@@ -172,11 +182,17 @@ def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float =
             c0 = (cpu_s(daemon.pid), cpu_s(boards.pid))
             result.rss_start_mb = rss_mb(daemon.pid)
             t0 = time.monotonic()
+            loader = None
+            if load is not None:
+                loader = threading.Thread(target=lambda: result.load.update(load(port, seconds)), daemon=True)
+                loader.start()
             while (left := t0 + seconds - time.monotonic()) > 0:
                 time.sleep(min(left, 10.0))
                 result.rss_trace.append(rss_mb(daemon.pid))
                 if daemon.poll() is not None:
                     raise RuntimeError(f"the daemon died: see {out / 'daemon.log'}")
+            if loader is not None:
+                loader.join(60)
             span = time.monotonic() - t0
             result.daemon_cpu = (cpu_s(daemon.pid) - c0[0]) / span
             result.boards_cpu = (cpu_s(boards.pid) - c0[1]) / span
@@ -191,6 +207,9 @@ def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float =
             time.sleep(1.0)
             devs = {d["source"].removeprefix("serial:"): d for d in api.get("/api/devices").json()}
             watcher.stop()
+            for e in api.get("/api/events", params={"limit": 5000}).json()["events"]:
+                if e["kind"] in EVENT_KINDS:
+                    result.flagged_by_device.setdefault(e["device"], []).append(e)
             if record:
                 status = api.post("/api/recording/stop").json()
                 result.recorded = int(status["samples"])
@@ -212,6 +231,7 @@ def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float =
         result.lost += dev["lost_samples"]
         result.bad_frames += dev["bad_frames"]
         started[dev["id"]] = rep["started_at"]
+        result.truth_by_device[dev["id"]] = rep["truth"]
         for t in rep["truth"]:
             result.truth[t["kind"]] = result.truth.get(t["kind"], 0) + 1
     for seen, msg in watcher.events:
