@@ -221,8 +221,11 @@ def _cmd_sim_device(args: argparse.Namespace) -> int:
     if args.count > 1 and not link:
         raise ConfigError("--count needs --link pty:SYMLINK (the boards are SYMLINK-1, SYMLINK-2, …)")
     wrap_us = 0 if args.clock_wrap_in is None else (1 << 32) - round(args.clock_wrap_in * 1e6)
+    if args.replug_as is not None and (args.unplug_at is None or args.count > 1):
+        raise ConfigError("--replug-as needs --unplug-at, and one board")
     faults = Faults(args.corrupt, args.stall_after, args.unplug_at,
-                    args.replug_after if args.replug_after is not None else 2.0)
+                    args.replug_after if args.replug_after is not None else 2.0,
+                    args.replug_as.absolute() if args.replug_as is not None else None)
     boards = []
     for k in range(args.count):
         seed = args.seed + k
@@ -397,6 +400,8 @@ def parser() -> argparse.ArgumentParser:
     faults.add_argument("--stall-after", type=_positive, metavar="S", help="stop sending after S seconds (the port stays open)")
     faults.add_argument("--unplug-at", type=_positive, metavar="S", help="close the pty after S seconds…")
     faults.add_argument("--replug-after", type=_positive, metavar="S", help="…and open a new one S seconds later (default 2)")
+    faults.add_argument("--replug-as", type=Path, metavar="SYMLINK",
+                        help="…behind this other name (a USB adapter that comes back as ttyUSB1)")
     faults.add_argument("--clock-drift", type=float, default=0.0, metavar="PPM",
                         help="the board's crystal runs this fast (a real one: within ±200 ppm)")
     faults.add_argument("--clock-wrap-in", type=_positive, metavar="S",

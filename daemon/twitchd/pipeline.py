@@ -180,6 +180,11 @@ class DevicePipeline:
                 self.info.rssi = self.transport.rssi
                 # Every attempt is announced, so the dashboard's "lost for N s" moves on.
                 self._set_state("reconnecting" if self.info.samples else "lost", str(exc), announce=True)
+                # A sensor we know may be back under another name (a replugged USB
+                # adapter that came up as ttyUSB1): look for it by its identity.
+                if self.info.device_id and await self.transport.relocate(self.info.device_id):
+                    self.info.source = self.transport.spec
+                    continue
                 await asyncio.sleep(RECONNECT_BACKOFF_S[min(attempt, len(RECONNECT_BACKOFF_S) - 1)])
                 attempt += 1
                 continue

@@ -99,6 +99,22 @@ def test_a_noisy_cable_costs_frames_not_the_stream(tmp_path: Path) -> None:
     assert info.lost_samples < 0.05 * (info.samples + info.lost_samples)
 
 
+@pytest.mark.slow
+def test_a_sensor_that_comes_back_on_another_port_is_found_by_its_device_id(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replugged into another USB socket, a CH340 adapter (no USB serial number)
+    comes back as ttyUSB1: the daemon asks the new port who it is and goes on."""
+    monkeypatch.setenv("TWITCHD_SERIAL_PORTS", str(tmp_path / "ttyTW*"))
+    first, second = tmp_path / "ttyTW0", tmp_path / "ttyTW1"
+    for _ in sim_device(first, "--unplug-at", "3", "--replug-after", "1.5", "--replug-as", str(second)):
+        pipeline, states, events = acquire(first, 10.0)
+    info = pipeline.info
+    assert info.source == f"serial:{second}" and info.state == "streaming", (info.source, states)
+    (gap,) = [e for e in events if e["kind"] == "gap"]
+    assert 1.5 * RATE <= info.lost_samples <= 5.0 * RATE and gap["samples"] == info.lost_samples
+    assert info.samples >= 6.0 * RATE - info.lost_samples
+
+
 def stamped(link: Path, seconds: float) -> tuple[DevicePipeline, list[tuple[int, int, float, float]]]:
     """(raw index, t0_us, host stamp, arrival) of every frame the pipeline hands its sinks."""
     frames: list[tuple[int, int, float, float]] = []

@@ -39,6 +39,7 @@ class Faults:
     stall_after_s: float | None = None  # stops sending; the port stays open
     unplug_at_s: float | None = None
     replug_after_s: float = 2.0
+    replug_as: Path | None = None       # back behind another name, as an adapter re-enumerated as ttyUSB1
 
 
 class PtyBoard:
@@ -121,6 +122,8 @@ class PtyBoard:
         if f.unplug_at_s is not None and not self.unplugged and f.unplug_at_s <= elapsed_s < f.unplug_at_s + f.replug_after_s:
             self.unplug()
         elif self.unplugged and f.unplug_at_s is not None and elapsed_s >= f.unplug_at_s + f.replug_after_s:
+            if f.replug_as is not None:
+                self.link = f.replug_as
             self.plug()
         if not self.unplugged:
             try:

@@ -46,6 +46,11 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None: ...
 
+    async def relocate(self, device_id: str) -> bool:
+        """After a loss, look for sensor ``device_id`` elsewhere (a USB adapter that came
+        back under another name); True when found and the transport now points there."""
+        return False
+
     async def __aenter__(self) -> Transport:
         await self.open()
         return self

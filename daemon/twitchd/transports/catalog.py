@@ -8,6 +8,8 @@ else is refused before a transport is built.
 
 from __future__ import annotations
 
+import glob
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -33,11 +35,23 @@ class SerialPort:
         return asdict(self)
 
 
+#: Extra places to look for serial ports, as glob patterns separated by the OS's
+#: path separator: udev rules that name sensors /dev/twitch-*, or the links of
+#: ``twitchd sim-device`` boards.
+SERIAL_PORTS_ENV = "TWITCHD_SERIAL_PORTS"
+
+
 def serial_ports() -> list[SerialPort]:
     """USB serial adapters and on-board UARTs, with /dev/serial/by-id links as their stable names."""
     found = []
     for p in list_ports.comports(include_links=True):
         found.append(SerialPort(p.device, p.description or "", p.hwid or "", p.serial_number or ""))
+    seen = {p.port for p in found}
+    for pattern in filter(None, os.environ.get(SERIAL_PORTS_ENV, "").split(os.pathsep)):
+        for path in sorted(glob.glob(pattern)):
+            if path not in seen and os.path.exists(path):
+                found.append(SerialPort(path, f"from {SERIAL_PORTS_ENV}", "", ""))
+                seen.add(path)
     return sorted(found, key=lambda p: p.port)
 
 

@@ -14,14 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import os
+import time
 from pathlib import Path
 
 import serial
 
 from twitchd.errors import SourceSpecError, TransportError
+from twitchd.protocol import Command, Hello, Opcode, StreamDecoder, encode_frame
 from twitchd.transports.base import Transport
+from twitchd.transports.catalog import serial_ports
 
+log = logging.getLogger(__name__)
+
+#: How long a probed port has to answer a HELLO (a board that resets on open
+#: needs about 0.3 s before its bootloader hands over; a pty answers at once).
+PROBE_S = 0.8
 #: AVR boards run at 500000 baud (exact at 16 MHz with U2X); see docs/protocol.md.
 DEFAULT_BAUD = 500_000
 READ_TIMEOUT_S = 0.02
@@ -33,6 +42,8 @@ class SerialTransport(Transport):
         self.spec = f"serial:{port}"
         self._serial: serial.Serial | None = None
         self._fd: int | None = None
+        #: the adapter's USB serial number, once seen (FTDI and genuine boards have one; CH340 clones do not)
+        self.usb_serial = ""
 
     @classmethod
     def from_spec(cls, rest: str, data_dir: Path | None = None) -> SerialTransport:
@@ -53,6 +64,35 @@ class SerialTransport(Transport):
         fileno = getattr(self._serial, "fileno", None)
         if fileno is not None and os.name == "posix":
             self._fd = fileno()
+        if not self.usb_serial:
+            here = os.path.realpath(self.port)
+            self.usb_serial = next((p.serial_number for p in await asyncio.to_thread(serial_ports)
+                                    if p.serial_number and os.path.realpath(p.port) == here), "")
+
+    async def relocate(self, device_id: str) -> bool:
+        """The sensor on another port: by its USB serial number when the adapter has
+        one, else by asking each free port for its HELLO (a port that another program
+        or another of our pipelines holds cannot be opened: all open exclusively).
+
+        Probing opens a port, and opening resets an Arduino; so only ports that
+        could be this adapter are asked (not ones with another USB serial number).
+        """
+        ports = [p for p in await asyncio.to_thread(serial_ports) if p.port != self.port]
+        if self.usb_serial:
+            same = [p for p in ports if p.serial_number == self.usb_serial]
+            if same:
+                self._moved_to(same[0].port, f"USB serial number {self.usb_serial}")
+                return True
+            ports = [p for p in ports if not p.serial_number]
+        for candidate in ports:
+            if await asyncio.to_thread(probe_device_id, candidate.port, self.baud) == device_id:
+                self._moved_to(candidate.port, f"device id {device_id}")
+                return True
+        return False
+
+    def _moved_to(self, port: str, why: str) -> None:
+        log.warning("%s is gone; the sensor is back on %s (same %s)", self.port, port, why)
+        self.port, self.spec = port, f"serial:{port}@{self.baud}" if "@" in self.spec else f"serial:{port}"
 
     def _explain(self, exc: serial.SerialException) -> str:
         code = getattr(exc, "errno", None)
@@ -131,3 +171,19 @@ class SerialTransport(Transport):
         port, self._serial, self._fd = self._serial, None, None
         if port is not None:
             await asyncio.to_thread(port.close)
+
+
+def probe_device_id(port: str, baud: int) -> str | None:
+    """Ask the board on ``port`` for its HELLO; its device id, or None (busy, silent, not ours)."""
+    try:
+        with serial.Serial(port, baud, timeout=0.05, write_timeout=0.5, exclusive=True) as link:
+            link.write(encode_frame(Command(0, Opcode.HELLO)))
+            decoder = StreamDecoder()
+            end = time.monotonic() + PROBE_S
+            while time.monotonic() < end:
+                for item in decoder.feed(link.read(max(1, link.in_waiting))):
+                    if isinstance(item, Hello):
+                        return item.device_id
+    except (serial.SerialException, OSError, ValueError):
+        return None
+    return None
