@@ -3,6 +3,10 @@
 One ``create_app`` with one lifespan (as Starlette recommends) starts a
 pipeline per source and stops them on shutdown. Every input is validated by
 FastAPI; no client ever names a filesystem path.
+
+Three guards sit in front of the routes: the token (when one is set), the
+``Origin`` of requests that change something, and, for a daemon without a
+token, the ``Host`` header (DNS rebinding; see twitchd.origins).
 """
 
 from __future__ import annotations
@@ -14,19 +18,27 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import fields
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from fastapi import FastAPI, HTTPException, Path, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from twitchd import __version__
 from twitchd.errors import ConfigError, SourceSpecError
 from twitchd.events import KINDS
 from twitchd.hub import Hub
-from twitchd.origins import UNSAFE_METHODS, same_origin
+from twitchd.origins import UNSAFE_METHODS, host_allowed, same_origin
 from twitchd.pipeline import DevicePipeline, Sinks
 from twitchd.settings import Settings
 from twitchd.store.calibrations import CalibrationBook
@@ -34,6 +46,7 @@ from twitchd.store.recorder import Recorder
 from twitchd.signal.params import DetectorParams
 from twitchd.transports import open_source
 from twitchd.transports.catalog import client_source, serial_ports
+from twitchd.validation import MAX_ID, invalid, lone_surrogates, responses, validation_error
 from twitchd.webassets import web_root
 
 if TYPE_CHECKING:
@@ -43,7 +56,60 @@ log = logging.getLogger(__name__)
 
 
 class DeviceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     source: str = Field(min_length=1, max_length=200, description="simulated[:k=v,…], serial:PORT, ble:NAME, replay:ID")
+
+
+EventKind = Literal["ltr", "twitch", "contraction", "artifact", "press", "gap"]
+if set(get_args(EventKind)) != set(KINDS):
+    raise RuntimeError("api.EventKind must list exactly twitchd.events.KINDS")
+
+#: ``PUT /api/detector``: any of the detector's parameters, each a finite number in its range
+#: (the ranges and reasons are DetectorParams's own); the rest keep their values.
+_CHANGES: dict[str, Any] = {
+    f.name: (float, Field(None, ge=f.metadata["min"], le=f.metadata["max"], description=f.metadata["reason"]))
+    for f in fields(DetectorParams)}
+DetectorChanges = create_model(
+    "DetectorChanges", __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False), **_CHANGES)
+
+
+class WebFiles(Mount):
+    """The dashboard's files at ``/``, but not under ``/api/`` or ``/ws/`` (nor for WebSockets): a wrong
+    method on an API path is a 405 naming the right ones (``Allow``), an unknown API path a JSON 404."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or scope["path"].startswith(("/api/", "/ws/")):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+class HostGuard:
+    """Answers only requests whose Host is a loopback name or an allowed one, HTTP and WebSocket alike.
+
+    A page on evil.example whose name the attacker re-points at 127.0.0.1 (DNS
+    rebinding) is same-origin with its own requests, so no Origin check sees it;
+    its Host header still says evil.example.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = Headers(scope=scope).get("host")
+            if not host_allowed(host, self.allowed):
+                if scope["type"] == "websocket":
+                    await receive()  # the handshake's websocket.connect
+                    await send({"type": "websocket.close", "code": 1008,
+                                "reason": "Host is not a loopback name (DNS rebinding guard; see --allow-host)"})
+                    return
+                detail = (f"this daemon answers only to localhost, 127.0.0.1 and [::1], not to Host {str(host)[:100]!r}:"
+                          " a page under another name may be a DNS rebinding attack. To reach it under another name,"
+                          " start it with --allow-host NAME (or give it a token)")
+                await JSONResponse({"detail": detail}, 421)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class Daemon:
@@ -180,8 +246,24 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
         finally:
             await daemon.stop()
 
-    app = FastAPI(title="twitchd", version=__version__, lifespan=lifespan)
+    # Every route may refuse a request without the token (401) or with a foreign Host (421);
+    # those that change something also one from another page (403, declared with each).
+    app = FastAPI(title="twitchd", version=__version__, lifespan=lifespan, responses=responses(401, 421))
     app.state.daemon = daemon
+    app.add_exception_handler(RequestValidationError, validation_error)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """FastAPI's own answer, except that a 405's ``Allow`` names every method of the path
+        (Starlette names only those of the first route it tried)."""
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405:
+            allowed = sorted({m for r in app.routes if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
+                              for m in r.methods or ()})
+            if allowed:
+                exc = StarletteHTTPException(405, exc.detail, headers={"Allow": ", ".join(allowed)})
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
     def authorised(token: str | None, header: str | None) -> bool:
         if settings.token is None:
@@ -197,6 +279,8 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
             return JSONResponse({"detail": "a valid token is required (see the daemon's start-up message)"}, 401)
         if request.method in UNSAFE_METHODS and not same_origin(request.headers.get("origin"), request.headers.get("host")):
             return JSONResponse({"detail": "requests from other web pages are refused (open the dashboard itself)"}, 403)
+        if request.method in UNSAFE_METHODS and lone_surrogates(await request.body()):
+            return JSONResponse({"detail": "the body's strings must be Unicode text (a lone \\uD800-\\uDFFF escape is not)"}, 400)
         return await call_next(request)
 
     @app.get("/api/health")
@@ -214,7 +298,7 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
         found = await asyncio.to_thread(serial_ports)
         return {"serial": [p.to_json() for p in found]}
 
-    @app.post("/api/devices", status_code=201)
+    @app.post("/api/devices", status_code=201, responses=responses(400, 403, 409))
     async def connect_device(body: DeviceIn) -> dict[str, Any]:
         """Connect a sensor by source spec; serial ports only from GET /api/ports."""
         started = [p.transport.spec.removeprefix("serial:") for p in daemon.pipelines]
@@ -223,11 +307,11 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
             if any(p.transport.spec == spec for p in daemon.pipelines):
                 raise HTTPException(409, f"{spec} is already connected")
             pipeline = await daemon.add_source(spec)
-        except SourceSpecError as exc:
-            raise HTTPException(422, str(exc)) from exc
+        except (SourceSpecError, ConfigError) as exc:
+            raise invalid(("body", "source"), str(exc), body.source) from exc
         return pipeline.info.to_json()
 
-    @app.delete("/api/devices/{device}")
+    @app.delete("/api/devices/{device}", responses=responses(403, 404))
     async def disconnect_device(device: Annotated[str, Path(pattern=r"^[a-z]{1,3}-[0-9]{1,6}$")]) -> dict[str, Any]:
         if not await daemon.remove_device(device):
             raise HTTPException(404, f"no device {device}")
@@ -235,12 +319,10 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
 
     @app.get("/api/events")
     async def events(
-        since: Annotated[int, Query(ge=0, description="return events with an id above this")] = 0,
+        since: Annotated[int, Query(ge=0, le=MAX_ID, description="return events with an id above this")] = 0,
         limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-        kind: Annotated[list[str] | None, Query(description="only these kinds")] = None,
+        kind: Annotated[list[EventKind] | None, Query(max_length=len(KINDS), description="only these kinds")] = None,
     ) -> dict[str, Any]:
-        if kind and not set(kind) <= set(KINDS):
-            raise HTTPException(422, f"kind must be among {', '.join(KINDS)}")
         found = daemon.hub.events_since(since, limit, kind)
         return {"events": [e.to_json() for e in found], "last_id": daemon.hub.last_event_id}
 
@@ -249,16 +331,17 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
         """Current values, and each parameter's default, range and reason."""
         return {"values": daemon.params.as_dict(), "parameters": DetectorParams.describe()}
 
-    @app.put("/api/detector")
-    async def set_detector(changes: dict[str, float]) -> dict[str, Any]:
+    @app.put("/api/detector", responses=responses(400, 403))
+    async def set_detector(body: DetectorChanges) -> dict[str, Any]:  # type: ignore[valid-type]
         """Change some parameters (the rest keep their values); ``{}`` after a reset."""
+        changes = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         try:
             daemon.set_params(daemon.params.updated(**changes))
-        except ConfigError as exc:
-            raise HTTPException(422, str(exc)) from exc
+        except ConfigError as exc:  # settings that contradict each other (press_off_n > press_on_n, …)
+            raise invalid(("body",), str(exc), changes) from exc
         return {"values": daemon.params.as_dict()}
 
-    @app.delete("/api/detector")
+    @app.delete("/api/detector", responses=responses(403))
     async def reset_detector() -> dict[str, Any]:
         daemon.set_params(DetectorParams())
         return {"values": daemon.params.as_dict()}
@@ -296,5 +379,7 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     from twitchd.lsl.routes import add_lsl_routes
 
     add_lsl_routes(app, daemon)
-    app.mount("/", StaticFiles(directory=web_root(), html=True), name="web")
+    app.router.routes.append(WebFiles("/", StaticFiles(directory=web_root(), html=True), name="web"))
+    if settings.checks_host:
+        app.add_middleware(HostGuard, allowed=settings.allowed_hosts)  # outermost: before the token and Origin
     return app

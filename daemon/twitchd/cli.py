@@ -27,7 +27,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from twitchd.signal.params import DetectorParams
 
-    settings = resolve(args.host, args.port, args.source, args.token)
+    settings = resolve(args.host, args.port, args.source, args.token, args.allow_host)
     from twitchd.ble.commands import apply_radio_option
 
     apply_radio_option(args)
@@ -44,6 +44,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _start_recording(daemon, args)
     if not settings.loopback:
         print(f"listening on {settings.host}: reachable from the network, token required", flush=True)
+    elif settings.checks_host and settings.allowed_hosts:
+        print(f"answering to Host {', '.join(settings.allowed_hosts)} as well as loopback names", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
                                            log_level="warning", ws_ping_interval=10))
 
@@ -315,6 +317,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--host", help="address to listen on (default 127.0.0.1; env TWITCHD_HOST)")
     run.add_argument("--port", type=int, help="port (default 8765; env TWITCHD_PORT)")
     run.add_argument("--token", help="access token; generated when --host is not loopback (env TWITCHD_TOKEN)")
+    run.add_argument("--allow-host", action="append", metavar="NAME",
+                     help="without a token the daemon answers only to localhost, 127.0.0.1 and [::1] in the Host"
+                     " header (against DNS rebinding); also answer to NAME, e.g. a name in /etc/hosts; repeatable"
+                     " (env TWITCHD_ALLOW_HOST, comma-separated)")
     run.add_argument("--detector", action="append", metavar="NAME=VALUE",
                      help="override a detector parameter (see docs/detector.md); repeatable")
     run.add_argument("--data-dir", type=Path, help="where sessions are stored (default: ~/.local/share/twitchd;"

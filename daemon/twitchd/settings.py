@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
 
 from twitchd.errors import ConfigError
+from twitchd.origins import allowed_host_name
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -20,6 +22,14 @@ class Settings:
     port: int = DEFAULT_PORT
     sources: tuple[str, ...] = (DEFAULT_SOURCE,)
     token: str | None = None
+    #: Host names a daemon without a token answers to besides loopback ones (``--allow-host``).
+    allowed_hosts: tuple[str, ...] = ()
+
+    @property
+    def checks_host(self) -> bool:
+        """Without a token only loopback (and allowed) Host names are answered: DNS rebinding
+        (twitchd.origins). With one, the token guards the data and any Host will do."""
+        return self.token is None
 
     @property
     def loopback(self) -> bool:
@@ -38,7 +48,8 @@ class Settings:
         return f"http://{shown}:{self.port}{suffix}"
 
 
-def resolve(host: str | None, port: int | None, sources: list[str] | None, token: str | None) -> Settings:
+def resolve(host: str | None, port: int | None, sources: list[str] | None, token: str | None,
+            allow_hosts: list[str] | None = None) -> Settings:
     """Combine flags and environment; a non-loopback address always gets a token."""
     env = os.environ
     host = host or env.get("TWITCHD_HOST") or DEFAULT_HOST
@@ -51,8 +62,10 @@ def resolve(host: str | None, port: int | None, sources: list[str] | None, token
         raise ConfigError(f"port {port_num} is outside 0..65535")
     srcs = tuple(sources) if sources else tuple(
         s for s in env.get("TWITCHD_SOURCE", DEFAULT_SOURCE).split(";") if s) or (DEFAULT_SOURCE,)
-    settings = Settings(host, port_num, srcs, token or env.get("TWITCHD_TOKEN") or None)
+    names = allow_hosts if allow_hosts is not None else env.get("TWITCHD_ALLOW_HOST", "").split(",")
+    allowed = tuple(dict.fromkeys(allowed_host_name(n) for n in names if n.strip()))
+    settings = Settings(host, port_num, srcs, token or env.get("TWITCHD_TOKEN") or None, allowed)
     if not settings.loopback and not settings.token:
         # Reachable from the network: never without a token.
-        settings = Settings(host, port_num, srcs, secrets.token_urlsafe(18))
+        settings = dataclasses.replace(settings, token=secrets.token_urlsafe(18))
     return settings

@@ -34,7 +34,7 @@ async def dashboard(data_dir: Path, radio: Radio) -> AsyncIterator[tuple[httpx.A
     await daemon.start()
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, daemon)),
-                                     base_url="http://twitchd") as client:
+                                     base_url="http://127.0.0.1") as client:
             yield client, daemon
     finally:
         await daemon.stop()

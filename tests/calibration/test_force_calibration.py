@@ -89,7 +89,7 @@ def test_the_calibration_is_shown_with_every_session_recorded_with_that_sensor(
     calibrate(tmp_path, capsys, "simulated:rig=1,speed=50,fsr=0.8,id=TW-SIM003")
     settings = Settings(sources=("simulated:speed=10,seed=3,fsr=0.8",))
     daemon = Daemon(settings, data_dir=tmp_path)
-    with TestClient(create_app(settings, daemon)) as c:
+    with TestClient(create_app(settings, daemon), base_url="http://127.0.0.1") as c:
         assert c.post("/api/recording/start", json={"patient": "P-4"}).status_code == 200
         end = time.monotonic() + 30
         while daemon.pipelines[0].info.samples < 4000:

@@ -29,7 +29,7 @@ def test_switching_lsl_on_and_off_and_removing_a_device(pylsl: Any) -> None:
     ids = [device_id(21), device_id(22)]
     settings = Settings(sources=tuple(f"simulated:seed={k + 1},id={i}" for k, i in enumerate(ids)))
     daemon = Daemon(settings)
-    with TestClient(create_app(settings, daemon)) as c:
+    with TestClient(create_app(settings, daemon), base_url="http://127.0.0.1") as c:
         off = c.get("/api/lsl").json()
         assert off["enabled"] is False and off["available"] is True and off["streams"] == []
         on = c.put("/api/lsl", json={"enabled": True}).json()
@@ -53,7 +53,7 @@ def test_switching_lsl_on_and_off_and_removing_a_device(pylsl: Any) -> None:
 @pytest.mark.parametrize("body", [{"enabled": "yes"}, {"enabled": 1}, {}, {"enabled": True, "rate": 5}, [True]])
 def test_a_malformed_switch_is_refused(body: object) -> None:
     settings = Settings(sources=("simulated:speed=20",))
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
         assert c.put("/api/lsl", json=body).status_code == 422
         assert c.get("/api/lsl").json()["enabled"] is False
 
@@ -61,7 +61,7 @@ def test_a_malformed_switch_is_refused(body: object) -> None:
 def test_without_pylsl_the_api_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pylsl", None)  # what Python does for a module that cannot be imported
     settings = Settings(sources=("simulated:speed=20",))
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as c:
         r = c.put("/api/lsl", json={"enabled": True})
         assert r.status_code == 503 and "pip install twitchd[lsl]" in r.json()["detail"]
         assert c.get("/api/lsl").json()["enabled"] is False

@@ -87,8 +87,9 @@ def test_kill_9_loses_at_most_200_ms_and_the_rest_exports(tmp_path: Path, capsys
     assert main(["sessions", "export", "1", "--data-dir", str(data), "--format", "csv", "--out", str(csv)]) == 0
     assert "exporting" in capsys.readouterr().err  # progress on stderr
     rows = np.loadtxt(csv, delimiter=",", skiprows=1)
-    assert rows.shape == (session["samples"], 4)
+    assert rows.shape == (session["samples"], 5)  # time_s, emg_v, force_n, env_v, unix_time
     assert np.allclose(np.diff(rows[:, 0]), 1 / 2000, atol=2e-6) and np.isfinite(rows).all()
+    assert np.all(np.diff(rows[:, 4]) > 0), "unix_time runs forward, sample by sample"
 
     # The export is a recording `twitchd detect` reads: it finds what the live detector found.
     assert main(["detect", str(csv)]) == 0

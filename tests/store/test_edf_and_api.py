@@ -132,7 +132,7 @@ def test_the_events_export_lists_events_and_markers(recorded: dict[str, Any]) ->
 
 def test_the_api_refuses_paths_bad_details_and_unknown_sessions(tmp_path: Path) -> None:
     settings = Settings(sources=("simulated:speed=5",))
-    with TestClient(create_app(settings, Daemon(settings, data_dir=tmp_path))) as c:
+    with TestClient(create_app(settings, Daemon(settings, data_dir=tmp_path)), base_url="http://127.0.0.1") as c:
         assert c.post("/api/recording/start", json={"path": "/etc/passwd"}).status_code == 422
         assert c.post("/api/recording/start", json={"side": "up"}).status_code == 422
         assert c.post("/api/recording/start", json={"patient": "a\nb"}).status_code == 422

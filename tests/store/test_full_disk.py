@@ -58,7 +58,7 @@ def check_intact(data: Path, out: Path) -> int:
 def test_a_full_disk_stops_the_recording_not_the_acquisition(tiny_fs: Path, tmp_path: Path) -> None:
     settings = Settings(sources=("simulated:speed=40,seed=4",))
     daemon = Daemon(settings, data_dir=tiny_fs)
-    with TestClient(create_app(settings, daemon)) as c:
+    with TestClient(create_app(settings, daemon), base_url="http://127.0.0.1") as c:
         assert c.post("/api/recording/start", json={"patient": "P-9"}).status_code == 200
         wait_for(lambda: c.get("/api/recording").json()["state"] != "recording", timeout=120)
         status = c.get("/api/recording").json()
@@ -68,7 +68,7 @@ def test_a_full_disk_stops_the_recording_not_the_acquisition(tiny_fs: Path, tmp_
         before = c.get("/api/devices").json()[0]["samples"]
         wait_for(lambda: c.get("/api/devices").json()[0]["samples"] > before + 20_000)
         assert c.get("/api/devices").json()[0]["state"] == "streaming"
-        with c.websocket_connect("/ws/live") as ws:
+        with c.websocket_connect("ws://127.0.0.1/ws/live") as ws:
             seen: dict[str, dict[str, object]] = {}
             while not {"trace", "recording"} <= set(seen):
                 msg = ws.receive_json()
@@ -83,7 +83,7 @@ def test_a_full_disk_stops_the_recording_not_the_acquisition(tiny_fs: Path, tmp_
 def test_a_read_only_data_folder_is_reported_and_acquisition_goes_on(tiny_fs: Path, tmp_path: Path) -> None:
     settings = Settings(sources=("simulated:speed=10,seed=4",))
     daemon = Daemon(settings, data_dir=tiny_fs)
-    with TestClient(create_app(settings, daemon)) as c:
+    with TestClient(create_app(settings, daemon), base_url="http://127.0.0.1") as c:
         assert c.post("/api/recording/start", json={}).status_code == 200
         wait_for(lambda: c.get("/api/recording").json()["samples"] > 20_000)
         assert c.post("/api/recording/stop").json()["state"] == "idle"

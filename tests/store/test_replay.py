@@ -22,7 +22,7 @@ def test_a_replay_streams_the_session_with_its_gap_and_its_ltrs_and_can_be_recor
     settings = Settings(sources=("replay:1,speed=50",))
     daemon = Daemon(settings, data_dir=tmp_path)
     daemon.recorder.start(SessionMeta(notes="replay of session 1"))
-    with TestClient(create_app(settings, daemon)) as c:
+    with TestClient(create_app(settings, daemon), base_url="http://127.0.0.1") as c:
         end = time.monotonic() + 60
         while c.get("/api/devices").json()[0]["state"] != "lost":
             assert time.monotonic() < end, "the replay did not finish"

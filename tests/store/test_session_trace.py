@@ -50,7 +50,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     data = tmp_path_factory.mktemp("trace") / "data"
     sid = record(data)
     assert sid == 1
-    with TestClient(create_app(Settings(sources=()), Daemon(Settings(sources=()), data_dir=data))) as c:
+    with TestClient(create_app(Settings(sources=()), Daemon(Settings(sources=()), data_dir=data)), base_url="http://127.0.0.1") as c:
         yield c  # type: ignore[misc]
 
 

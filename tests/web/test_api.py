@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from twitchd.api import create_app
+from twitchd.api import Daemon, create_app
 from twitchd.settings import Settings, resolve
 
 
+#: The live socket as the dashboard on 127.0.0.1 opens it (TestClient's own default host is "testserver").
+LIVE = "ws://127.0.0.1/ws/live"
+
+
 def client(**kw: object) -> TestClient:
+    """The app as the dashboard on 127.0.0.1 reaches it (a daemon without a token answers only to loopback names)."""
     settings = Settings(sources=("simulated:speed=20,seed=3",), **kw)  # type: ignore[arg-type]
-    return TestClient(create_app(settings))
+    return TestClient(create_app(settings), base_url="http://127.0.0.1")
 
 
 def test_the_live_socket_says_hello_then_streams_traces_and_an_ltr() -> None:
-    with client() as c, c.websocket_connect("/ws/live") as ws:
+    with client() as c, c.websocket_connect(LIVE) as ws:
         hello = ws.receive_json()
         assert hello["kind"] == "hello" and hello["devices"][0]["id"] == "sim-1"
         seen: dict[str, dict[str, object]] = {}
@@ -108,12 +115,103 @@ def test_the_serial_ports_list_answers_even_with_no_adapters() -> None:
 def test_another_web_page_in_the_same_browser_cannot_read_the_live_stream_or_change_anything() -> None:
     with client() as c:
         evil = {"origin": "https://evil.example"}
-        with pytest.raises(WebSocketDisconnect), c.websocket_connect("/ws/live", headers=evil) as ws:
+        with pytest.raises(WebSocketDisconnect) as refused, c.websocket_connect(LIVE, headers=evil) as ws:
             ws.receive_json()
+        assert refused.value.code == 1008 and "other web pages" in refused.value.reason
         assert c.post("/api/recording/start", json={}, headers=evil).status_code == 403
         assert c.delete("/api/detector", headers=evil).status_code == 403
         assert "access-control-allow-origin" not in c.get("/api/health", headers=evil).headers
-        own = {"origin": "http://testserver"}  # the dashboard itself
-        with c.websocket_connect("/ws/live", headers=own) as ws:
+        own = {"origin": "http://127.0.0.1"}  # the dashboard itself
+        with c.websocket_connect(LIVE, headers=own) as ws:
             assert ws.receive_json()["kind"] == "hello"
         assert c.delete("/api/detector", headers=own).status_code == 200
+
+
+def test_cors_is_closed_a_foreign_origin_gets_no_access_control_header() -> None:
+    """No CORS middleware: a foreign page's preflight, GET or POST is never told it may read the answer."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    app = create_app(Settings(sources=("simulated:seed=3",)))
+    assert not any(m.cls is CORSMiddleware for m in app.user_middleware)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        evil = {"origin": "https://evil.example"}
+        preflight = c.options("/api/sessions", headers={**evil, "access-control-request-method": "DELETE",
+                                                         "access-control-request-headers": "authorization"})
+        answers = [preflight, c.get("/api/health", headers=evil), c.get("/", headers=evil),
+                   c.post("/api/recording/stop", headers=evil), c.options("/api/detector", headers=evil)]
+        for answer in answers:
+            assert not [h for h in answer.headers if h.lower().startswith("access-control-")], answer.headers
+        assert preflight.status_code == 405 and "GET" in preflight.headers["allow"]
+
+
+def test_a_wrong_method_or_path_under_api_is_a_json_refusal_not_a_static_file() -> None:
+    with client() as c:
+        wrong = c.patch("/api/detector", json={})
+        assert wrong.status_code == 405 and set(wrong.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE"}
+        assert c.get("/api/recording/stop").status_code == 405
+        assert c.get("/api/nonsense").json() == {"detail": "Not Found"}
+
+
+@pytest.mark.parametrize(("body", "where"), [
+    (b'{"seconds": NaN}', "seconds"), (b'{"seconds": Infinity}', "seconds"), (b'{"seconds": true}', "seconds"),
+    (b'{"seconds": "3"}', "seconds"), (b'{"seconds": 3, "radio": "x"}', "radio")])
+def test_non_finite_or_loose_numbers_in_a_body_are_a_clear_422(body: bytes, where: str) -> None:
+    """Python's JSON parser takes NaN and Infinity; the 422 quoting them must still be JSON."""
+    with client() as c:
+        answer = c.post("/api/ble/scan", content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["loc"] == ["body", where]
+
+
+@pytest.mark.parametrize("body", [{"press_on_n": float("nan")}, {"press_on_n": float("inf")}, {"press_on_n": "4"},
+                                  {"press_on_n": True}, {"press_on_n": None}, {"mains_hz": 55},
+                                  {"press_on_n": 3, "press_off_n": 4}])
+def test_detector_settings_are_finite_numbers_in_range_and_consistent(body: dict[str, object]) -> None:
+    import json
+
+    with client() as c:
+        answer = c.put("/api/detector", content=json.dumps(body).encode(), headers={"content-type": "application/json"})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["msg"]
+        assert c.get("/api/detector").json()["values"]["press_on_n"] == 2.0  # unchanged
+
+
+@pytest.mark.parametrize("path", ["/api/sessions/9223372036854775808", "/api/sessions/0/trace",
+                                  "/api/sessions/99999999999999999999/export", "/api/events?since=9223372036854775808",
+                                  "/api/events?kind=ltr&kind=ltr&kind=ltr&kind=ltr&kind=ltr&kind=ltr&kind=ltr",
+                                  "/api/sessions/1/trace?start_s=nan", "/api/sessions/1/trace?seconds=inf"])
+def test_ids_and_numbers_beyond_what_the_store_holds_are_refused(path: str) -> None:
+    with client() as c:
+        assert c.get(path).status_code == 422
+
+
+@pytest.mark.parametrize("source", ["simulated:seed=-1", "simulated:mains=inf", "simulated:mains=55",
+                                    "simulated:seed=99999999999", "replay:99999999999999999999", "replay:9223372036854775808",
+                                    "ble:" + "x" * 70])
+def test_sources_a_client_names_are_checked_before_anything_is_built(source: str) -> None:
+    with client() as c:
+        answer = c.post("/api/devices", json={"source": source})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["loc"] == ["body", "source"]
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/recording/start", b'{"patient": "P-\\ud800"}'), ("/api/recording/notes", b'{"notes": "\\udfff"}'),
+    ("/api/recording/marker", b'{"label": "\\ude00\\ud83d"}'), ("/api/devices", b'{"source": "simulated:\\ud800"}'),
+    ("/api/ble/scan", b'{"\\ud800": 1}')])
+def test_a_body_whose_strings_are_not_unicode_text_is_a_400_not_a_crash(path: str, body: bytes) -> None:
+    """JSON can spell half a surrogate pair (no UTF-8 can store it, nor echo it in an error)."""
+    with client() as c:
+        answer = c.post(path, content=body, headers={"content-type": "application/json"})
+        assert answer.status_code == 400 and "Unicode" in answer.json()["detail"]
+        assert c.get("/api/recording").json()["state"] == "idle"
+
+
+def test_a_whole_surrogate_pair_is_just_a_character(tmp_path: Path) -> None:
+    settings = Settings(sources=("simulated:seed=3",))
+    with TestClient(create_app(settings, Daemon(settings, data_dir=tmp_path)), base_url="http://127.0.0.1") as c:
+        started = c.post("/api/recording/start", content=b'{"patient": "P-\\ud83d\\ude00"}',
+                         headers={"content-type": "application/json"})
+        assert started.status_code == 200, started.text
+        c.post("/api/recording/stop")
+        assert c.get("/api/sessions").json()[-1]["patient"] == "P-\U0001F600"

@@ -19,6 +19,7 @@ from twitchd.ble.paired import PairedSensor, PairedSensors
 from twitchd.ble.radio import current_radio
 from twitchd.ble.scan import ADDRESS, FoundSensor, scan
 from twitchd.errors import StoreError, TransportError
+from twitchd.validation import responses
 
 if TYPE_CHECKING:
     from twitchd.api import Daemon
@@ -30,7 +31,7 @@ DEFAULT_SCAN_S = 3.0
 
 
 class ScanIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     seconds: float = Field(DEFAULT_SCAN_S, ge=1, le=15, description="how long to listen; sensors advertise several times a second")
 
 
@@ -63,7 +64,7 @@ def add_ble_routes(app: FastAPI, daemon: Daemon) -> None:
     def store() -> PairedSensors:
         return PairedSensors(daemon.data_dir)
 
-    @app.post("/api/ble/scan")
+    @app.post("/api/ble/scan", responses=responses(400, 403, 503))
     async def ble_scan(body: ScanIn | None = None) -> dict[str, Any]:
         """twitchd sensors in range (by service and name), strongest signal first."""
         seconds = body.seconds if body is not None else DEFAULT_SCAN_S
@@ -86,7 +87,7 @@ def add_ble_routes(app: FastAPI, daemon: Daemon) -> None:
         sensors = await asyncio.to_thread(store().all)
         return {"sensors": [s.to_json() for s in sensors]}
 
-    @app.delete("/api/ble/paired/{address}")
+    @app.delete("/api/ble/paired/{address}", responses=responses(403, 404, 503))
     async def ble_forget(address: Address) -> dict[str, Any]:
         """Forget a sensor (it is no longer reconnected at start), and disconnect it if linked."""
         try:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from twitchd.errors import LslError
 from twitchd.lsl import INSTALL_HINT, library_version, pylsl_installed
+from twitchd.validation import responses
 
 if TYPE_CHECKING:
     from twitchd.api import Daemon
@@ -42,7 +43,7 @@ def add_lsl_routes(app: FastAPI, daemon: Daemon) -> None:
     async def get_lsl() -> dict[str, Any]:
         return lsl_state(daemon)
 
-    @app.put("/api/lsl")
+    @app.put("/api/lsl", responses=responses(400, 403, 503))
     async def put_lsl(body: LslIn) -> dict[str, Any]:
         """Switch LSL output on or off; 503 (with the install command) when pylsl is missing."""
         async with lock:

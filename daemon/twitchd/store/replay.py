@@ -60,7 +60,7 @@ class ReplayTransport(Transport):
             speed = -1.0
         if not 0.01 <= speed <= 1000:
             raise SourceSpecError(f"replay speed must be 0.01-1000, got {value!r}")
-        if not re.fullmatch(r"[0-9]+", head):
+        if not re.fullmatch(r"[0-9]{1,19}", head) or int(head) > 2**63 - 1:
             raise SourceSpecError(f"replay wants a session id, got {head!r} (see `twitchd sessions list`)")
         transport = cls(data_dir, int(head), speed, f"replay:{rest}")
         try:

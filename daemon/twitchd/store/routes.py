@@ -24,6 +24,7 @@ from twitchd.store.export import export_csv, export_edf, export_events
 from twitchd.store.recorder import SessionMeta
 from twitchd.store.sessions import SessionStore
 from twitchd.store.traceview import session_trace
+from twitchd.validation import MAX_ID, responses
 
 if TYPE_CHECKING:
     from twitchd.api import Daemon
@@ -53,7 +54,7 @@ class NotesIn(BaseModel):
     notes: Annotated[str, Field(max_length=4000)]
 
 
-SessionId = Annotated[int, PathParam(ge=1)]
+SessionId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 DeviceName = Annotated[str | None, Query(pattern=r"^[a-z]{1,3}-[0-9]{1,6}$", description="a device of the session (default: its first)")]
 MEDIA = {"edf": ("application/octet-stream", "edf"), "csv": ("text/csv", "csv"), "events": ("text/csv", "events.csv")}
 
@@ -80,7 +81,7 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
     async def recording_status() -> dict[str, Any]:
         return recorder.status()
 
-    @app.post("/api/recording/start")
+    @app.post("/api/recording/start", responses=responses(400, 403, 409, 503))
     async def recording_start(body: RecordingStart) -> dict[str, Any]:
         if recorder.recording:
             raise HTTPException(409, f"already recording session {recorder.session_id}")
@@ -90,11 +91,11 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
             raise HTTPException(503, str(exc)) from exc
         return recorder.status()
 
-    @app.post("/api/recording/stop")
+    @app.post("/api/recording/stop", responses=responses(403))
     async def recording_stop() -> dict[str, Any]:
         return await asyncio.to_thread(recorder.stop) if recorder.recording else recorder.status()
 
-    @app.post("/api/recording/marker")
+    @app.post("/api/recording/marker", responses=responses(400, 403, 409))
     async def recording_marker(body: MarkerIn) -> dict[str, Any]:
         try:
             t_s = recorder.marker(body.label)
@@ -102,7 +103,7 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
             raise HTTPException(409, str(exc)) from exc
         return {"session_id": recorder.session_id, "t_s": round(t_s, 4), "label": body.label}
 
-    @app.post("/api/recording/notes")
+    @app.post("/api/recording/notes", responses=responses(400, 403, 409))
     async def recording_notes(body: NotesIn) -> dict[str, Any]:
         try:
             recorder.set_notes(body.notes)
@@ -110,22 +111,22 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
             raise HTTPException(409, str(exc)) from exc
         return {"session_id": recorder.session_id, "notes": body.notes}
 
-    @app.get("/api/sessions")
+    @app.get("/api/sessions", responses=responses(503))
     async def sessions_list() -> list[dict[str, Any]]:
         return await in_thread(SessionStore.all)  # type: ignore[no-any-return]
 
-    @app.get("/api/sessions/{session_id}")
+    @app.get("/api/sessions/{session_id}", responses=responses(404, 503))
     async def sessions_show(session_id: SessionId) -> dict[str, Any]:
         return await in_thread(session_detail, session_id)  # type: ignore[no-any-return]
 
-    @app.delete("/api/sessions/{session_id}")
+    @app.delete("/api/sessions/{session_id}", responses=responses(403, 404, 409, 503))
     async def sessions_delete(session_id: SessionId) -> dict[str, Any]:
         if recorder.recording and recorder.session_id == session_id:
             raise HTTPException(409, f"session {session_id} is being recorded; stop it first")
         await in_thread(SessionStore.delete, session_id)
         return {"deleted": session_id}
 
-    @app.get("/api/sessions/{session_id}/trace")
+    @app.get("/api/sessions/{session_id}/trace", responses=responses(404, 503))
     async def sessions_trace(
         session_id: SessionId,
         device: DeviceName = None,
@@ -136,7 +137,11 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
         """A window of a stored session's traces, decimated for drawing (the live ``trace`` shape)."""
         return await in_thread(session_trace, session_id, device, start_s, seconds, points)  # type: ignore[no-any-return]
 
-    @app.get("/api/sessions/{session_id}/export")
+    @app.get("/api/sessions/{session_id}/export", response_class=FileResponse,
+             responses={200: {"description": "the file, as an attachment", "content": {
+                 "text/csv": {"schema": {"type": "string"}},
+                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                 **responses(404, 503)})
     async def sessions_export(session_id: SessionId,
                               format: Annotated[Literal["edf", "csv", "events"], Query()] = "csv") -> FileResponse:
         media, suffix = MEDIA[format]

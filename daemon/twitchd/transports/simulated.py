@@ -21,7 +21,7 @@ from twitchd.sim.session import SimConfig
 from twitchd.transports.base import Transport, parse_options
 
 OPTIONS = ("seed", "rate", "bits", "mains", "snr", "speed", "id", "fsr", "rig")
-USAGE = ("simulated[:seed=N,rate=250-4000,bits=10|12,mains=50|60,snr=normal|low,speed=0.01-1000,id=TW-…,"
+USAGE = ("simulated[:seed=0-4294967295,rate=250-4000,bits=10|12,mains=50|60,snr=normal|low,speed=0.01-1000,id=TW-…,"
          "fsr=0.3-3,rig=0|1]")
 
 #: How often the simulated board hands over bytes (a USB-serial adapter with a
@@ -52,7 +52,8 @@ class SimulatedTransport(Transport):
         except ValueError as exc:
             raise SourceSpecError(f"bad simulated source option: {exc}") from exc
         if cfg.snr not in ("normal", "low") or cfg.adc_bits not in (10, 12) or not 250 <= cfg.rate_hz <= 4000 \
-                or not 0.01 <= speed <= 1000 or not 0.3 <= sensitivity <= 3.0 or rig not in ("0", "1"):
+                or not 0.01 <= speed <= 1000 or not 0.3 <= sensitivity <= 3.0 or rig not in ("0", "1") \
+                or cfg.mains_hz not in (50.0, 60.0) or not 0 <= cfg.seed < 2**32:
             raise SourceSpecError(USAGE)
         from twitchd.calibrate import DEFAULT_WEIGHTS_N
 
