@@ -156,3 +156,28 @@ def test_a_whole_second_of_2khz_data_decodes_in_one_call() -> None:
     frames = [Data(i, i * 10, i * 5000, np.full((10, 3), i % 4096, dtype=np.uint16)) for i in range(200)]
     wire = b"".join(encode_frame(f) for f in frames)
     assert frames_only(StreamDecoder().feed(wire)) == frames
+
+
+def test_a_bad_piece_after_a_delimiter_is_counted_however_the_reads_fall() -> None:
+    """Only bytes before the stream's first delimiter can be a torn frame (found by tests/fuzz)."""
+    garbage = b"\x00\x0a\x00"
+    whole = StreamDecoder()
+    whole.feed(garbage)
+    split = StreamDecoder()
+    split.feed(garbage[:1])
+    split.feed(garbage[1:])
+    assert whole.stats.bad_cobs == split.stats.bad_cobs == 1
+
+
+def test_a_run_longer_than_any_frame_is_dropped_whole_even_when_it_ends_in_a_frame() -> None:
+    """docs/protocol.md: a run of more than MAX_ENCODED bytes without a delimiter is discarded,
+    up to its delimiter: a valid frame at its tail is not taken, whatever the reads (found by tests/fuzz)."""
+    frame = encode_frame(Status(3, 0, True, False, 1000))
+    wire = b"\x00" + b"\x55" * (MAX_ENCODED + 5) + frame + encode_frame(Status(4, 0, True, False, 1000))
+    for size in (len(wire), 1, 7, 100, MAX_ENCODED + 1):
+        decoder = StreamDecoder()
+        got = []
+        for at in range(0, len(wire), size):
+            got += frames_only(decoder.feed(wire[at:at + size]))
+        assert got == [Status(4, 0, True, False, 1000)], size
+        assert decoder.stats.oversized == 1 and decoder.stats.bytes_discarded == MAX_ENCODED + 5 + len(frame) - 1, size

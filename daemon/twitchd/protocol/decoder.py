@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from twitchd.errors import ProtocolError
 from twitchd.protocol import framing
@@ -60,16 +61,30 @@ class StreamDecoder:
     def __init__(self) -> None:
         self.stats = DecoderStats()
         self._carry = b""
-        self._synced = False
+        self._synced = False  # a delimiter has been seen: pieces are whole from here on
+        self._skipping = False  # inside a run longer than any frame, dropped up to its delimiter
         self._next_seq: int | None = None
         self._table = framing.crc_table()
 
     def feed(self, data: bytes) -> list[Frame | SequenceGap]:
+        """Decode one read. Frames, gaps and stats do not depend on how the
+        stream is split into reads (tests/fuzz/fuzz_decoder.py checks it)."""
         self.stats.bytes_in += len(data)
-        buf = self._carry + bytes(data) if self._carry else bytes(data)
+        data = bytes(data)
+        results: list[Frame | SequenceGap] = []
+        if self._skipping:
+            # The rest of a run already counted as oversized goes, delimiter included.
+            end = data.find(0)
+            if end < 0:
+                self.stats.bytes_discarded += len(data)
+                return results
+            self.stats.bytes_discarded += end
+            data = data[end + 1:]
+            self._skipping = False
+            self._synced = True
+        buf = self._carry + data if self._carry else data
         arr = np.frombuffer(buf, dtype=np.uint8)
         delimiters = int(np.count_nonzero(arr == 0))
-        results: list[Frame | SequenceGap] = []
         if delimiters:
             starts = np.empty(delimiters, dtype=np.int64)
             lengths = np.empty(delimiters, dtype=np.int64)
@@ -79,23 +94,39 @@ class StreamDecoder:
                 arr, out, starts, lengths, verdicts, self._table, framing.MAX_ENCODED)
             first = 0
             if not self._synced:
-                # The first piece may be a torn frame: drop it silently only if bad.
+                # Bytes before the first delimiter may be the tail of a frame sent
+                # before we opened the port: drop that piece quietly if it is bad.
+                # (A piece longer than any frame is no torn frame: counted below.)
                 self._synced = True
-                if count and verdicts[0] != framing.PIECE_OK:
-                    self.stats.bytes_discarded += int(np.argmax(arr == 0))
+                torn = int(np.argmax(arr == 0))
+                if torn and verdicts[0] not in (framing.PIECE_OK, framing.PIECE_TOO_LONG):
+                    self.stats.bytes_discarded += torn
                     first = 1
+            sizes = None
             for k in range(first, count):
-                self._accept(int(verdicts[k]), out[starts[k]:starts[k] + lengths[k]].tobytes(), results)
+                verdict = int(verdicts[k])
+                if verdict == framing.PIECE_TOO_LONG:  # its bytes count as discarded, as in a long read
+                    sizes = self._piece_sizes(arr) if sizes is None else sizes
+                    self.stats.bytes_discarded += int(sizes[k])
+                self._accept(verdict, out[starts[k]:starts[k] + lengths[k]].tobytes(), results)
             buf = buf[consumed:]
         if len(buf) > framing.MAX_ENCODED:
             # No delimiter in sight for longer than any frame: noise, not data.
+            # The whole run is dropped, up to its delimiter, and counted once.
             self.stats.oversized += 1
             self.stats.bytes_discarded += len(buf)
-            self.stats.last_error = f"{len(buf)} bytes without a frame delimiter"
+            self.stats.last_error = f"more than {framing.MAX_ENCODED} bytes without a frame delimiter"
             buf = b""
-            self._synced = False
+            self._skipping = True
         self._carry = buf
         return results
+
+    @staticmethod
+    def _piece_sizes(arr: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+        """Encoded size of every non-empty piece, in scan_pieces' order (rarely needed)."""
+        ends = np.flatnonzero(arr == 0)
+        sizes = np.diff(ends, prepend=-1) - 1
+        return sizes[sizes > 0]
 
     def _accept(self, verdict: int, body: bytes, results: list[Frame | SequenceGap]) -> None:
         if verdict != framing.PIECE_OK:
