@@ -14,26 +14,16 @@ from twitchd.bench import best_of
 from twitchd.protocol import Data, StreamDecoder, encode_frame, parse_frame
 from twitchd.signal.detector import warm_up
 from twitchd.sim.session import SessionSimulator, SimConfig
+from twitchd.protocol.reference import cobs_decode
 
 
-def cobs_decode_py(piece: bytes) -> bytes | None:
-    out, i = bytearray(), 0
-    while i < len(piece):
-        code = piece[i]
-        if code == 0 or i + code > len(piece):
-            return None
-        out += piece[i + 1:i + code]
-        i += code
-        if code != 255 and i < len(piece):
-            out.append(0)
-    return bytes(out)
 
 
 def python_decoder(wire: bytes) -> int:
     """The obvious pure-Python decoder (split, COBS loop, binascii CRC, same parser)."""
     frames = 0
     for piece in wire.split(b"\x00"):
-        body = cobs_decode_py(piece) if piece else None
+        body = cobs_decode(piece) if piece else None
         if body and binascii.crc_hqx(body[:-2], 0xFFFF) == int.from_bytes(body[-2:], "little"):
             parse_frame(body[:-2])
             frames += 1

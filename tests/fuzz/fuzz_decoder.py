@@ -76,24 +76,13 @@ from twitchd.errors import ProtocolError  # noqa: E402
 from twitchd.protocol.decoder import SequenceGap, StreamDecoder  # noqa: E402
 from twitchd.protocol.frames import Hello, Status, encode_frame, frame_body, parse_frame  # noqa: E402
 from twitchd.protocol.framing import MAX_ENCODED, cobs_encode, crc16  # noqa: E402
+from twitchd.protocol.reference import cobs_decode  # noqa: E402
 
 
 class Mismatch(AssertionError):
     """An invariant broke; the message says which, libFuzzer saves the input."""
 
 
-def ref_cobs_decode(piece: bytes) -> bytes | None:
-    """COBS as docs/protocol.md has it, written out independently of framing.py."""
-    out, i = bytearray(), 0
-    while i < len(piece):
-        code = piece[i]
-        if code == 0 or i + code > len(piece):
-            return None
-        out += piece[i + 1:i + code]
-        i += code
-        if code != 0xFF and i < len(piece):
-            out.append(0)
-    return bytes(out)
 
 
 def reference(stream: bytes) -> tuple[list[object], dict[str, int], list[tuple[bytes, bytes]]]:
@@ -119,7 +108,7 @@ def reference(stream: bytes) -> tuple[list[object], dict[str, int], list[tuple[b
             stats["oversized"] += 1
             stats["bytes_discarded"] += len(piece)
             continue
-        body = ref_cobs_decode(piece)
+        body = cobs_decode(piece)
         if body is None or len(body) < 6:
             verdict = "bad_cobs"
         elif crc16(body[:-2]) != int.from_bytes(body[-2:], "little"):
@@ -235,7 +224,7 @@ def with_good_crcs(stream: bytes) -> bytes:
     """
     pieces = stream.split(b"\x00")
     for k, piece in enumerate(pieces[:-1]):
-        body = ref_cobs_decode(piece) if 0 < len(piece) <= MAX_ENCODED else None
+        body = cobs_decode(piece) if 0 < len(piece) <= MAX_ENCODED else None
         if body is not None and len(body) >= 6:
             body = body[:-2] + crc16(body[:-2]).to_bytes(2, "little")
             pieces[k] = cobs_encode(body)
