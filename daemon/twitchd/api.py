@@ -55,6 +55,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+#: The largest request body taken: session notes (4000 characters) are the
+#: biggest thing a client sends; a client cannot make the daemon buffer more.
+MAX_BODY_BYTES = 64 * 1024
+#: Devices a client may have connected at once. benchmarks/fleet.py: 32 sensors
+#: at 2 kHz saturate this 2-core machine; 16 run with a data-path p99 of 1.8 ms.
+MAX_DEVICES = 32
+
 class DeviceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str = Field(min_length=1, max_length=200, description="simulated[:k=v,…], serial:PORT, ble:NAME, replay:ID")
@@ -279,6 +286,12 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
             return JSONResponse({"detail": "a valid token is required (see the daemon's start-up message)"}, 401)
         if request.method in UNSAFE_METHODS and not same_origin(request.headers.get("origin"), request.headers.get("host")):
             return JSONResponse({"detail": "requests from other web pages are refused (open the dashboard itself)"}, 403)
+        if request.method in UNSAFE_METHODS:
+            length = request.headers.get("content-length")
+            if length is None and request.headers.get("transfer-encoding"):
+                return JSONResponse({"detail": "send the body with a Content-Length"}, 411)
+            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+                return JSONResponse({"detail": f"the body is larger than {MAX_BODY_BYTES // 1024} KiB"}, 413)
         if request.method in UNSAFE_METHODS and lone_surrogates(await request.body()):
             return JSONResponse({"detail": "the body's strings must be Unicode text (a lone \\uD800-\\uDFFF escape is not)"}, 400)
         return await call_next(request)
@@ -306,6 +319,9 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
             spec = client_source(body.source, [s.partition(":")[2] for s in settings.sources] + started)
             if any(p.transport.spec == spec for p in daemon.pipelines):
                 raise HTTPException(409, f"{spec} is already connected")
+            if len(daemon.pipelines) >= MAX_DEVICES:
+                raise HTTPException(409, f"{MAX_DEVICES} devices are connected, the most one daemon takes"
+                                         " (docs/performance.md: beyond that one event loop falls behind)")
             pipeline = await daemon.add_source(spec)
         except (SourceSpecError, ConfigError) as exc:
             raise invalid(("body", "source"), str(exc), body.source) from exc

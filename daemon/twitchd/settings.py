@@ -48,6 +48,10 @@ class Settings:
         return f"http://{shown}:{self.port}{suffix}"
 
 
+#: A token given by hand must be at least this long: 16 characters of a
+#: generated token (base64url) carry 96 bits, out of reach of guessing over HTTP.
+MIN_TOKEN_CHARS = 16
+
 def resolve(host: str | None, port: int | None, sources: list[str] | None, token: str | None,
             allow_hosts: list[str] | None = None) -> Settings:
     """Combine flags and environment; a non-loopback address always gets a token."""
@@ -64,7 +68,11 @@ def resolve(host: str | None, port: int | None, sources: list[str] | None, token
         s for s in env.get("TWITCHD_SOURCE", DEFAULT_SOURCE).split(";") if s) or (DEFAULT_SOURCE,)
     names = allow_hosts if allow_hosts is not None else env.get("TWITCHD_ALLOW_HOST", "").split(",")
     allowed = tuple(dict.fromkeys(allowed_host_name(n) for n in names if n.strip()))
-    settings = Settings(host, port_num, srcs, token or env.get("TWITCHD_TOKEN") or None, allowed)
+    given = token or env.get("TWITCHD_TOKEN") or None
+    if given is not None and (len(given) < MIN_TOKEN_CHARS or not given.isprintable() or " " in given):
+        raise ConfigError(f"a token needs at least {MIN_TOKEN_CHARS} printable characters and no spaces"
+                          " (leave --token out and one is generated)")
+    settings = Settings(host, port_num, srcs, given, allowed)
     if not settings.loopback and not settings.token:
         # Reachable from the network: never without a token.
         settings = dataclasses.replace(settings, token=secrets.token_urlsafe(18))

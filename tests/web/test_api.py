@@ -8,7 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from twitchd import api as api_module
 from twitchd.api import Daemon, create_app
+from twitchd.errors import ConfigError
 from twitchd.settings import Settings, resolve
 
 
@@ -215,3 +217,27 @@ def test_a_whole_surrogate_pair_is_just_a_character(tmp_path: Path) -> None:
         assert started.status_code == 200, started.text
         c.post("/api/recording/stop")
         assert c.get("/api/sessions").json()[-1]["patient"] == "P-\U0001F600"
+
+
+def test_a_huge_body_a_chunked_body_and_a_short_token_are_refused() -> None:
+    """A client cannot make the daemon buffer megabytes, and a hand-made token
+    cannot be a guessable word."""
+    settings = Settings(sources=("simulated:seed=3",))
+    with TestClient(create_app(settings, Daemon(settings)), base_url="http://127.0.0.1") as c:
+        big = c.post("/api/recording/notes", content=b'{"notes": "' + b"x" * 70_000 + b'"}',
+                     headers={"content-type": "application/json"})
+        assert big.status_code == 413
+        chunked = c.post("/api/recording/notes", content=iter([b'{"notes": "a"}']),
+                         headers={"content-type": "application/json"})
+        assert chunked.status_code == 411
+    with pytest.raises(ConfigError, match="at least 16"):
+        resolve("0.0.0.0", None, None, "secret")
+
+
+def test_a_client_cannot_connect_more_devices_than_one_daemon_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api_module, "MAX_DEVICES", 2)
+    settings = Settings(sources=("simulated:seed=3",))
+    with TestClient(create_app(settings, Daemon(settings)), base_url="http://127.0.0.1") as c:
+        assert c.post("/api/devices", json={"source": "simulated:seed=4"}).status_code == 201
+        refused = c.post("/api/devices", json={"source": "simulated:seed=5"})
+        assert refused.status_code == 409 and "2 devices" in refused.json()["detail"]
