@@ -33,7 +33,7 @@ from twitchd.signal.params import (
     P_FLOOR_MIN, P_HP_B0, P_LF_FLOOR_MIN, P_LP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
     P_OFF_HOLD, P_OFF_RATIO, P_R50_B0, P_R60_B0,
     P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
-    P_SNAP_WINDOW, P_WARMUP,
+    P_SNAP_WINDOW, P_WARMUP, P_BACKTRACK,
 )
 
 # Event kinds in the output rows (index into twitchd.events.KINDS + 1).
@@ -52,7 +52,7 @@ E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS =
  S_FS_PREV, S_MA1, S_MA2, S_MB1, S_MB2, S_R50A, S_R50B, S_R60A, S_R60B, S_HUM50, S_HUM60,
  S_USE60, S_LP1, S_LP2, S_FACC, S_FCNT, S_BTICKS, S_BFLOOR, S_BACTIVE, S_BMAX, S_BMAX_N,
  S_BMAX_LEVEL, S_LAST_BURST_ON, S_LAST_MOTION_ON, S_BP_HAS, S_BP_C, S_BP_N, S_BP_LEVEL,
- S_BP_THR, S_BMAX_FIT, S_BSUPPRESS_N, S_BSUPPRESS_C, S_BRING) = range(77)
+ S_BP_THR, S_BMAX_FIT, S_BSUPPRESS_N, S_BSUPPRESS_C, S_QUIET_AT, S_BRING) = range(78)
 N_STATE = S_BRING + BUMP_MAX_TICKS
 
 _NEVER = -1e18
@@ -313,9 +313,14 @@ def detect_block(
         floor = max(s[S_FLOOR], p[P_FLOOR_MIN], 1e-30)
         # -- muscle bursts: double threshold ------------------------------
         if s[S_ACTIVE] == 0.0:
+            if e <= p[P_OFF_RATIO] * floor:
+                s[S_QUIET_AT] = n
             if e > p[P_ON_RATIO] * floor:
                 if s[S_ABOVE] == 0.0:
-                    s[S_CAND] = n
+                    # The burst began where the energy last left the noise, not where it
+                    # cleared the onset threshold: a burst that swells (or one a 10-bit
+                    # ADC renders in a few codes) crosses 7x the floor well after it began.
+                    s[S_CAND] = max(s[S_QUIET_AT] + 1.0, n - p[P_BACKTRACK])
                     s[S_PEAK] = 0.0
                     s[S_PEAK_E] = 0.0
                     s[S_HF] = 0.0

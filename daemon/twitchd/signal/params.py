@@ -42,6 +42,7 @@ class DetectorParams:
     energy_tau_s: float = _p(0.008, "Smoothing of the Teager-Kaiser energy; 8 ms keeps one 2-15 ms motor-unit potential as one bump (Li & Aruin 2007 use TKEO before a threshold)", 0.001, 0.1)
     onset_ratio: float = _p(7.0, "Energy above 7x the noise floor starts a burst; chosen on simulated sessions so that noise alone crosses about once per ten minutes", 2.0, 100.0)
     offset_ratio: float = _p(3.0, "Below 3x the floor a burst may end: hysteresis against chattering (Bonato 1998 double threshold)", 1.0, 50.0)
+    onset_backtrack_s: float = _p(0.1, "A burst's onset is moved back to where its energy last left 3x the floor (the offset threshold), at most 100 ms: a swelling LTR crosses the onset threshold late, by up to 120 ms on a 10-bit ADC (benchmarks/accuracy.py misses before this); 100 ms is half the shortest LTR", 0.0, 0.3)
     onset_hold_s: float = _p(0.003, "Energy must stay above the onset threshold 3 ms: one noise spike is shorter, a motor-unit potential is not", 0.0, 0.05)
     offset_hold_s: float = _p(0.05, "A burst ends after 50 ms below the offset threshold: gaps between discharges of units firing at 15-35 Hz are shorter", 0.005, 0.5)
     floor_rise_tau_s: float = _p(3.0, "The noise floor rises slowly (3 s) so that a burst cannot teach it to ignore the next one (habituating LTRs)", 0.1, 60.0)
@@ -110,7 +111,7 @@ class DetectorParams:
  P_R50_B0, P_R50_B1, P_R50_B2, P_R50_A1, P_R50_A2,
  P_R60_B0, P_R60_B1, P_R60_B2, P_R60_A1, P_R60_A2,
  P_MAINS_MODE, P_LP_B0, P_LP_B1, P_LP_B2, P_LP_A1, P_LP_A2, P_FLOOR_MIN, P_LF_FLOOR_MIN,
- N_PARAMS) = range(64)
+ P_BACKTRACK, N_PARAMS) = range(65)
 
 # Force-bump model (kernel stage 3b): force averaged to BUMP_TICK_HZ, a window
 # of up to BUMP_MAX_TICKS ticks fitted as a + b t + q t^2 + c * bump.
@@ -159,6 +160,7 @@ def kernel_params(p: DetectorParams, rate_hz: float) -> npt.NDArray[np.float64]:
     k[P_A_ENERGY] = _alpha(p.energy_tau_s, rate_hz)
     k[P_ON_RATIO], k[P_OFF_RATIO] = p.onset_ratio, p.offset_ratio
     k[P_ON_HOLD] = max(1, round(p.onset_hold_s * rate_hz))
+    k[P_BACKTRACK] = round(p.onset_backtrack_s * rate_hz)
     k[P_OFF_HOLD] = max(1, round(p.offset_hold_s * rate_hz))
     k[P_A_RISE], k[P_A_FALL] = _alpha(p.floor_rise_tau_s, rate_hz), _alpha(p.floor_fall_tau_s, rate_hz)
     k[P_WARMUP] = round(p.warmup_s * rate_hz)
