@@ -146,7 +146,7 @@ def test_a_drifting_board_clock_that_wraps_is_stamped_without_a_jump(tmp_path: P
     exactly one frame each, and never go backwards."""
     link = tmp_path / "ttyTWITCH"
     for _ in sim_device(link, "--clock-drift", str(drift_ppm), "--clock-wrap-in", "5"):
-        pipeline, frames = stamped(link, 9.0)
+        pipeline, frames = stamped(link, 15.0)
     assert len(frames) > 6 * RATE / 10
     t0 = np.array([f[1] for f in frames], dtype=np.int64)
     assert (np.diff(t0) < 0).any(), "the board's µs counter wrapped during the run"
@@ -161,10 +161,12 @@ def test_a_drifting_board_clock_that_wraps_is_stamped_without_a_jump(tmp_path: P
     wrap = int(np.argmax(np.diff(t0) < 0))
     assert abs(steps[wrap] - period) < 0.5 / RATE + 2e-6
     # Stamps sit under the arrivals (a frame is read after it was taken), close to them, and
-    # do not drift away from them: 200 ppm left uncorrected would be a millisecond by the end.
+    # do not drift away from them: 200 ppm left uncorrected would be 2 ms over the 10 s
+    # between the two windows; the lowest lateness of 2 s of frames wanders by about
+    # half a millisecond on a loaded machine (0.52 ms seen in CI).
     late = arrival - host
     assert late.min() > 0 and np.median(late) < 0.02
     early, last = late[fitted:fitted + 400].min(), late[-400:].min()
-    assert abs(last - early) < 0.0005, (early, last)
+    assert abs(last - early) < 0.001, (early, last)
     assert pipeline.info.lost_samples == 0
     assert pipeline.status_message()["clock_drift_ppm"] == pytest.approx(drift_ppm, abs=100)
