@@ -252,7 +252,6 @@ class StreamClock:
         self.anchor: tuple[int, int] | None = None  # (raw sample index, continuous µs) of the newest frame
         self._floor: float | None = None  # lowest (arrival - device s) seen: the slope-1 stand-in
         self._last = -np.inf
-        self.restarts = 0
 
     def observe(self, index: int, t0_us: int, n: int, arrival: float) -> bool:
         """A frame of ``n`` samples from raw index ``index``, taken from ``t0_us``, seen at ``arrival``.
@@ -267,7 +266,6 @@ class StreamClock:
             if step <= 0 or abs(t_us - expected) > CLOCK_JUMP_US + 0.01 * step * self.period_us:
                 self.fit, self._unwrap, self._floor = DeviceClock(self.rate_hz), Unwrapper(), None
                 t_us = self._unwrap(t0_us)
-                self.restarts += 1
                 restarted = True
         self.anchor = (index, t_us)
         last_us = round(t_us + (n - 1) * self.period_us)

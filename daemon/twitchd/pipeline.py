@@ -168,6 +168,7 @@ class DevicePipeline:
         self.sink: SampleSink | None = None
         self._origin_raw = 0
         self._last_data_host = 0.0
+        self._arrival = 0.0  # when the bytes being fed arrived
 
     # -- lifecycle ---------------------------------------------------------
     async def run(self) -> None:
@@ -224,7 +225,7 @@ class DevicePipeline:
             now = time.monotonic()
             if data:
                 last_bytes = now
-                self.feed(data)
+                self.feed(data, now)
                 self._path_s[self._path_n % PATH_WINDOW] = time.monotonic() - now
                 self._path_n += 1
             elif now - last_bytes > STALL_S and self.info.state != "stalled":
@@ -251,7 +252,13 @@ class DevicePipeline:
             self.hub.publish_display(self.status_message())
 
     # -- the data path (synchronous: it never waits for anyone) -------------
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes, arrival: float | None = None) -> None:
+        """One read's bytes, which all arrived at ``arrival`` (time.monotonic(); now if not given).
+
+        The clock fit takes every frame of the read at the read's time: stamping
+        each frame as it is decoded would add the decoding of the ones before it.
+        """
+        self._arrival = time.monotonic() if arrival is None else arrival
         for item in self._decoder.feed(data):
             if isinstance(item, Data):
                 self._on_data(item)
@@ -308,7 +315,7 @@ class DevicePipeline:
         if self.info.state != "streaming":
             self._set_state("streaming", "")
         n = frame.samples.shape[0]
-        now = time.monotonic()
+        now = self._arrival
         if self._next_index is not None and frame.sample_index != self._next_index:
             lost = (frame.sample_index - self._next_index) & MASK32
             if lost >= 0x80000000:

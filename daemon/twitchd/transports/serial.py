@@ -42,9 +42,9 @@ class SerialTransport(Transport):
         self.spec = f"serial:{port}"
         self._serial: serial.Serial | None = None
         self._fd: int | None = None
-        #: the adapter's USB serial number, once seen (FTDI and genuine boards have one; CH340 clones do not)
-        self.usb_serial = ""
-
+        #: the adapter's USB serial number (FTDI and genuine boards have one; CH340
+        #: clones and ptys do not: ""), looked up at the first open; None until then
+        self.usb_serial: str | None = None
     @classmethod
     def from_spec(cls, rest: str, data_dir: Path | None = None) -> SerialTransport:
         port, _, baud = rest.partition("@")
@@ -64,7 +64,7 @@ class SerialTransport(Transport):
         fileno = getattr(self._serial, "fileno", None)
         if fileno is not None and os.name == "posix":
             self._fd = fileno()
-        if not self.usb_serial:
+        if self.usb_serial is None:
             here = os.path.realpath(self.port)
             self.usb_serial = next((p.serial_number for p in await asyncio.to_thread(serial_ports)
                                     if p.serial_number and os.path.realpath(p.port) == here), "")
@@ -92,7 +92,7 @@ class SerialTransport(Transport):
 
     def _moved_to(self, port: str, why: str) -> None:
         log.warning("%s is gone; the sensor is back on %s (same %s)", self.port, port, why)
-        self.port, self.spec = port, f"serial:{port}@{self.baud}" if "@" in self.spec else f"serial:{port}"
+        self.port, self.spec = port, f"serial:{port}"
 
     def _explain(self, exc: serial.SerialException) -> str:
         code = getattr(exc, "errno", None)
