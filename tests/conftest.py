@@ -39,14 +39,23 @@ def require(condition: bool, why: str) -> None:
 
 
 async def run_pipeline_while(pipeline: DevicePipeline, scenario: Callable[[], Awaitable[None]]) -> None:
-    """Acquire with ``pipeline`` while ``scenario`` runs, then stop it cleanly."""
+    """Acquire with ``pipeline`` while ``scenario`` runs, then stop it cleanly.
+
+    A pipeline that dies of an exception fails the test at once with that
+    exception, rather than leaving the scenario to wait out its timeouts.
+    """
     task = asyncio.create_task(pipeline.run())
+    story = asyncio.create_task(scenario())
     try:
-        await scenario()
+        await asyncio.wait({task, story}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done() and not story.done() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+        await story
     finally:
+        story.cancel()
         await pipeline.stop()
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(task, story, return_exceptions=True)
 
 
 @contextlib.contextmanager

@@ -92,12 +92,12 @@ def test_the_daemon_reads_every_sample_of_the_firmware_on_simavr(built: None, tm
     tee, frames, arrivals = StreamDecoder(), [], []
     original_feed = pipeline.feed
 
-    def feed(data: bytes) -> None:
+    def feed(data: bytes, arrival: float | None = None) -> None:
         for item in tee.feed(data):
             if isinstance(item, (Data, Status)):
                 frames.append(item)
                 arrivals.append(time.monotonic())
-        original_feed(data)
+        original_feed(data, arrival)
 
     pipeline.feed = feed  # type: ignore[method-assign]
     summary = ""
