@@ -45,7 +45,8 @@ def test_redetect_finds_the_true_ltrs_across_a_gap_and_other_settings_change_the
 
     # Deafer settings (EMG and force bumps) find fewer LTRs.
     assert main(["sessions", "redetect", "1", "--data-dir", str(tmp_path), "--json",
-                 "--detector", "onset_ratio=60", "--detector", "bump_ratio=100"]) == 0
+                 "--detector", "onset_ratio=100", "--detector", "onset_peak_ratio=20",
+                 "--detector", "onset_hold_s=0.02", "--detector", "bump_ratio=100"]) == 0
     deaf = json.loads(capsys.readouterr().out)
     assert sum(e["kind"] == "ltr" for e in deaf["events"]) < len(ltrs)
     assert main(["sessions", "redetect", "1", "--data-dir", str(tmp_path), "--detector", "bogus=1"]) == 2

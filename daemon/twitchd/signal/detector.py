@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from twitchd.events import KINDS, Event
 from twitchd.signal import kernel
-from twitchd.signal.params import P_FLOOR_MIN, P_LF_FLOOR_MIN, P_RATE, DetectorParams, kernel_params
+from twitchd.signal.params import P_FLOOR_MIN, P_LF_FLOOR_MIN, P_PEAK_MIN, P_RATE, DetectorParams, kernel_params
 
 #: Kind of the provisional flag raised at a burst's onset; the final event
 #: (ltr, twitch, contraction or artifact) follows at the burst's end.
@@ -37,7 +37,7 @@ class Detector:
     def _kernel_params(self, params: DetectorParams) -> npt.NDArray[np.float64]:
         p = kernel_params(params, self.rate_hz)
         if self.adc_lsb_v > 0:
-            p[P_FLOOR_MIN], p[P_LF_FLOOR_MIN] = quantization_floor(p, self.adc_lsb_v)
+            p[P_FLOOR_MIN], p[P_PEAK_MIN], p[P_LF_FLOOR_MIN] = quantization_floor(p, self.adc_lsb_v)
         return p
 
     @property
@@ -86,15 +86,15 @@ class Detector:
         )
 
 
-def quantization_floor(p: npt.NDArray[np.float64], lsb_v: float) -> tuple[float, float]:
-    """Energy floors of pure quantization noise (uniform, one LSB wide) through this
+def quantization_floor(p: npt.NDArray[np.float64], lsb_v: float) -> tuple[float, float, float]:
+    """Energy floor, quiet maximum and motion floor of pure quantization noise (uniform, one LSB wide) through this
     very filter chain: measured with the kernel itself, so no formula can drift
     from the code."""
     noise = np.random.default_rng(0).uniform(-0.5, 0.5, 4 * int(p[P_RATE])) * lsb_v
     state = kernel.new_state()
     rows = np.empty((kernel.max_events(len(noise), p[P_RATE]), kernel.E_COLS))
     kernel.detect_block(noise, np.zeros_like(noise), p, state, np.empty_like(noise), rows)
-    return float(state[kernel.S_FLOOR]), float(state[kernel.S_LFFLOOR])
+    return float(state[kernel.S_FLOOR]), float(state[kernel.S_QPEAK]), float(state[kernel.S_LFFLOOR])
 
 
 def estimate_lsb(emg_v: npt.NDArray[np.float64]) -> float:

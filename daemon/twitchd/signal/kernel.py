@@ -33,7 +33,7 @@ from twitchd.signal.params import (
     P_FLOOR_MIN, P_HP_B0, P_LF_FLOOR_MIN, P_LP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
     P_OFF_HOLD, P_OFF_RATIO, P_R50_B0, P_R60_B0,
     P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
-    P_SNAP_WINDOW, P_WARMUP, P_BACKTRACK,
+    P_SNAP_WINDOW, P_WARMUP, P_BACKTRACK, P_PEAK_MIN, P_PEAK_RATIO, P_QBLOCK,
 )
 
 # Event kinds in the output rows (index into twitchd.events.KINDS + 1).
@@ -52,13 +52,17 @@ E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS =
  S_FS_PREV, S_MA1, S_MA2, S_MB1, S_MB2, S_R50A, S_R50B, S_R60A, S_R60B, S_HUM50, S_HUM60,
  S_USE60, S_LP1, S_LP2, S_FACC, S_FCNT, S_BTICKS, S_BFLOOR, S_BACTIVE, S_BMAX, S_BMAX_N,
  S_BMAX_LEVEL, S_LAST_BURST_ON, S_LAST_MOTION_ON, S_BP_HAS, S_BP_C, S_BP_N, S_BP_LEVEL,
- S_BP_THR, S_BMAX_FIT, S_BSUPPRESS_N, S_BSUPPRESS_C, S_QUIET_AT, S_BRING) = range(78)
+ S_BP_THR, S_BMAX_FIT, S_BSUPPRESS_N, S_BSUPPRESS_C, S_QUIET_AT, S_QB_MAX, S_QB_N, S_QB_BUSY, S_QPEAK,
+ S_LAST_BUSY, S_BRING) = range(83)
 N_STATE = S_BRING + BUMP_MAX_TICKS
 
 _NEVER = -1e18
 #: A bump fitted this well (residual / height) is a main lobe, never a side lobe
 #: (side lobes of the bump model leave >= 0.48 unexplained, see bump_fit).
 CLEAR_BUMP_FIT = 0.3
+#: Per quiet block, the learned quiet maximum moves this far towards a larger
+#: block maximum (about 5 blocks to follow louder noise); a smaller one is taken at once.
+QPEAK_RISE = 0.2
 
 
 def new_state() -> npt.NDArray[np.float64]:
@@ -311,11 +315,33 @@ def detect_block(
             elif elf < p[P_MOTION_ON] * s[S_LFFLOOR]:
                 s[S_LFFLOOR] += p[P_A_RISE] * (elf - s[S_LFFLOOR])
         floor = max(s[S_FLOOR], p[P_FLOOR_MIN], 1e-30)
+        # The largest energy of a quiet second, learned per block: it says how far
+        # noise reaches, which the floor (where noise sits) cannot.
+        if not quiet:
+            s[S_LAST_BUSY] = n
+        s[S_QB_N] += 1.0
+        if quiet and n - s[S_LAST_BUSY] > p[P_OFF_HOLD]:
+            s[S_QB_MAX] = max(s[S_QB_MAX], e)
+        else:
+            s[S_QB_BUSY] += 1.0
+        if s[S_QB_N] >= p[P_QBLOCK]:
+            if s[S_QB_BUSY] == 0.0:
+                m = s[S_QB_MAX]
+                if s[S_QPEAK] == 0.0 or m < s[S_QPEAK]:
+                    s[S_QPEAK] = m
+                else:
+                    s[S_QPEAK] += QPEAK_RISE * (m - s[S_QPEAK])
+            s[S_QB_N] = 0.0
+            s[S_QB_MAX] = 0.0
+            s[S_QB_BUSY] = 0.0
+        on_level = p[P_ON_RATIO] * floor
+        if s[S_QPEAK] > 0.0:
+            on_level = min(on_level, p[P_PEAK_RATIO] * max(s[S_QPEAK], p[P_PEAK_MIN]))
         # -- muscle bursts: double threshold ------------------------------
         if s[S_ACTIVE] == 0.0:
             if e <= p[P_OFF_RATIO] * floor:
                 s[S_QUIET_AT] = n
-            if e > p[P_ON_RATIO] * floor:
+            if e > on_level:
                 if s[S_ABOVE] == 0.0:
                     # The burst began where the energy last left the noise, not where it
                     # cleared the onset threshold: a burst that swells (or one a 10-bit

@@ -42,6 +42,8 @@ class DetectorParams:
     energy_tau_s: float = _p(0.008, "Smoothing of the Teager-Kaiser energy; 8 ms keeps one 2-15 ms motor-unit potential as one bump (Li & Aruin 2007 use TKEO before a threshold)", 0.001, 0.1)
     onset_ratio: float = _p(7.0, "Energy above 7x the noise floor starts a burst; chosen on simulated sessions so that noise alone crosses about once per ten minutes", 2.0, 100.0)
     offset_ratio: float = _p(3.0, "Below 3x the floor a burst may end: hysteresis against chattering (Bonato 1998 double threshold)", 1.0, 50.0)
+    onset_peak_ratio: float = _p(1.9, "... or 1.9x the typical largest energy of a quiet second, if that is lower. The floor says where noise sits, not how far it reaches: energy of noise finer than one ADC step (a 10-bit AVR on a quiet muscle) is bounded, its quiet maxima reach 2.6x its mean against 4x for well-dithered 12-bit noise, so a fixed 7x floor wastes a third of a 10-bit sensor's range. Chosen on simulated seeds 21-22 (benchmarks/accuracy.py): at 10 bits LTR F1 rose from 0.88-0.91 to 0.92-0.98 and twitch F1 from 0.45-0.58 to 0.70-0.83, at 12 bits nothing moved by more than 0.03; 1.8 cost 12-bit twitches 0.06, 2.0 gave back half the 10-bit gain", 1.0, 20.0)
+    quiet_block_s: float = _p(1.0, "The typical quiet maximum is learned from 1 s blocks with no burst or motion in them (and none in the 50 ms before), falling within a block and rising over about 5 blocks, like the floor", 0.2, 10.0)
     onset_backtrack_s: float = _p(0.1, "A burst's onset is moved back to where its energy last left 3x the floor (the offset threshold), at most 100 ms: a swelling LTR crosses the onset threshold late, by up to 120 ms on a 10-bit ADC (benchmarks/accuracy.py misses before this); 100 ms is half the shortest LTR", 0.0, 0.3)
     onset_hold_s: float = _p(0.003, "Energy must stay above the onset threshold 3 ms: one noise spike is shorter, a motor-unit potential is not", 0.0, 0.05)
     offset_hold_s: float = _p(0.05, "A burst ends after 50 ms below the offset threshold: gaps between discharges of units firing at 15-35 Hz are shorter", 0.005, 0.5)
@@ -111,7 +113,7 @@ class DetectorParams:
  P_R50_B0, P_R50_B1, P_R50_B2, P_R50_A1, P_R50_A2,
  P_R60_B0, P_R60_B1, P_R60_B2, P_R60_A1, P_R60_A2,
  P_MAINS_MODE, P_LP_B0, P_LP_B1, P_LP_B2, P_LP_A1, P_LP_A2, P_FLOOR_MIN, P_LF_FLOOR_MIN,
- P_BACKTRACK, N_PARAMS) = range(65)
+ P_BACKTRACK, P_PEAK_RATIO, P_QBLOCK, P_PEAK_MIN, N_PARAMS) = range(68)
 
 # Force-bump model (kernel stage 3b): force averaged to BUMP_TICK_HZ, a window
 # of up to BUMP_MAX_TICKS ticks fitted as a + b t + q t^2 + c * bump.
@@ -161,6 +163,8 @@ def kernel_params(p: DetectorParams, rate_hz: float) -> npt.NDArray[np.float64]:
     k[P_ON_RATIO], k[P_OFF_RATIO] = p.onset_ratio, p.offset_ratio
     k[P_ON_HOLD] = max(1, round(p.onset_hold_s * rate_hz))
     k[P_BACKTRACK] = round(p.onset_backtrack_s * rate_hz)
+    k[P_PEAK_RATIO] = p.onset_peak_ratio
+    k[P_QBLOCK] = round(p.quiet_block_s * rate_hz)
     k[P_OFF_HOLD] = max(1, round(p.offset_hold_s * rate_hz))
     k[P_A_RISE], k[P_A_FALL] = _alpha(p.floor_rise_tau_s, rate_hz), _alpha(p.floor_fall_tau_s, rate_hz)
     k[P_WARMUP] = round(p.warmup_s * rate_hz)
