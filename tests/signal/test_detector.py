@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -188,3 +190,10 @@ def test_a_10_bit_uno_on_unseen_sessions_finds_the_small_twitches_a_fixed_7x_thr
     assert f1(*totals["ltr"]) >= 0.97, totals
     # A threshold fixed at 7x the floor scored 0.86 here (16 of 21 twitches).
     assert f1(*totals["twitch"]) >= 0.9, totals
+
+
+def test_every_detector_parameter_is_in_the_table_of_docs_detector_md() -> None:
+    """A practitioner tuning a setting from the API must find its reason in the docs."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "detector.md").read_text()
+    missing = [d["name"] for d in DetectorParams.describe() if f"| `{d['name']}` |" not in doc]
+    assert not missing, f"document these in docs/detector.md: {missing}"
