@@ -87,9 +87,9 @@ class Detector:
 
 
 def quantization_floor(p: npt.NDArray[np.float64], lsb_v: float) -> tuple[float, float, float]:
-    """Energy floor, quiet maximum and motion floor of pure quantization noise (uniform, one LSB wide) through this
-    very filter chain: measured with the kernel itself, so no formula can drift
-    from the code."""
+    """Energy floor, quiet maximum and motion floor of pure quantization noise
+    (uniform, one LSB wide) through this very filter chain: measured with the
+    kernel itself, so no formula can drift from the code."""
     noise = np.random.default_rng(0).uniform(-0.5, 0.5, 4 * int(p[P_RATE])) * lsb_v
     state = kernel.new_state()
     rows = np.empty((kernel.max_events(len(noise), p[P_RATE]), kernel.E_COLS))

@@ -6,10 +6,11 @@ saved state resumes a stream exactly. Stages, per sample:
 
 1. EMG: 20 Hz high-pass, mains notches (f0, 3 f0; 50 or 60 Hz, measured
    unless set), Teager-Kaiser energy,
-   smoothed; an adaptive noise floor that learns only while nothing happens.
-2. Double threshold (onset ratio held for a few ms, offset ratio held for
-   ~50 ms) marks bursts; each burst keeps its peak and its energy in and below
-   the EMG band.
+   smoothed; an adaptive noise floor that learns only while nothing happens,
+   and the largest energy of a quiet second (how far the noise reaches).
+2. Double threshold (onset: the lower of a multiple of the floor and of the
+   quiet maximum, held for a few ms; offset ratio held for ~50 ms) marks
+   bursts; each burst keeps its peak and its energy in and below the EMG band.
 3. Force: smoothed; press episodes with hysteresis; snaps (fast force change
    during a press). 3b. Force bumps: averaged to 100 Hz, a sliding window fitted
    as a quadratic trend plus a bump; a bump during a steady hold that no EMG
