@@ -145,14 +145,17 @@ def test_the_daemon_reads_every_sample_of_the_firmware_on_simavr(built: None, tm
     events = _events(asyncio.run(asyncio.wait_for(sub.get(), 1.0)))
     held = np.concatenate([counts, np.repeat(counts[-1:], info.samples - len(counts), axis=0)])
     assert events == _events(_reference_messages(held))
-    # And what it calls an LTR is one, at its true time. (At 10 bits the
-    # daemon's detector misses seed 3's LTR at 7.53 s whatever the source:
-    # `twitchd detect` on the CSV misses it too.)
+    # And what it calls an LTR is one: it starts within a true LTR (or 50 ms
+    # before it). Seed 3's LTR at 7.53 s is found only in its loudest part,
+    # 155 ms in, whatever the source (`twitchd detect` on the CSV too): its
+    # first units are under one 10-bit code. The others are found on time.
     true_ltrs = [e for e in truth if e["kind"] == "ltr"]
     flagged = [onset for kind, onset in events if kind == "ltr"]
     assert len(flagged) >= 2
     for f in flagged:
-        assert any(abs(f - t["onset_s"]) < 0.05 for t in true_ltrs), (f, true_ltrs)
+        assert any(t["onset_s"] - 0.05 < f < t["end_s"] for t in true_ltrs), (f, true_ltrs)
+    on_time = [f for f in flagged if any(abs(f - t["onset_s"]) < 0.05 for t in true_ltrs)]
+    assert len(on_time) >= 2, (flagged, true_ltrs)
 
 
 def _events(messages: list[dict[str, object]]) -> list[tuple[object, object]]:
