@@ -168,7 +168,6 @@ class DevicePipeline:
         self.sink: SampleSink | None = None
         self._origin_raw = 0
         self._last_data_host = 0.0
-        self._arrival = 0.0  # when the bytes being fed arrived
 
     # -- lifecycle ---------------------------------------------------------
     async def run(self) -> None:
@@ -258,10 +257,10 @@ class DevicePipeline:
         The clock fit takes every frame of the read at the read's time: stamping
         each frame as it is decoded would add the decoding of the ones before it.
         """
-        self._arrival = time.monotonic() if arrival is None else arrival
+        now = time.monotonic() if arrival is None else arrival
         for item in self._decoder.feed(data):
             if isinstance(item, Data):
-                self._on_data(item)
+                self._on_data(item, now)
             elif isinstance(item, Hello):
                 self._on_hello(item)
             elif isinstance(item, Status):
@@ -308,14 +307,13 @@ class DevicePipeline:
             self._display, self._display_t0 = [], None
         log.log(logging.DEBUG if same else logging.INFO, "%s: %s %s (%s) at %d Hz", self.name, hello.board, hello.firmware, hello.device_id, hello.rate_hz)
 
-    def _on_data(self, frame: Data) -> None:
+    def _on_data(self, frame: Data, now: float) -> None:
         det, cmap = self._detector, self._map
         if det is None or cmap is None:
             return  # samples before the HELLO cannot be scaled; the HELLO was requested
         if self.info.state != "streaming":
             self._set_state("streaming", "")
         n = frame.samples.shape[0]
-        now = self._arrival
         if self._next_index is not None and frame.sample_index != self._next_index:
             lost = (frame.sample_index - self._next_index) & MASK32
             if lost >= 0x80000000:

@@ -321,10 +321,10 @@ def detect_block(
         if not quiet:
             s[S_LAST_BUSY] = n
         s[S_QB_N] += 1.0
-        if quiet and n - s[S_LAST_BUSY] > p[P_OFF_HOLD]:
+        if n - s[S_LAST_BUSY] > p[P_OFF_HOLD]:
             s[S_QB_MAX] = max(s[S_QB_MAX], e)
         else:
-            s[S_QB_BUSY] += 1.0
+            s[S_QB_BUSY] = 1.0  # this block saw a burst or motion: it says nothing of noise
         if s[S_QB_N] >= p[P_QBLOCK]:
             if s[S_QB_BUSY] == 0.0:
                 m = s[S_QB_MAX]
