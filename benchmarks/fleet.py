@@ -143,6 +143,27 @@ class Watcher:
         self._thread.join(5)
 
 
+def drained(api: httpx.Client, reports: list[dict[str, Any]], patience_s: float = 20.0) -> dict[str, Any]:
+    """The daemon's devices once it has taken in all the boards sent, or has stopped taking.
+
+    A saturated machine (fifty dashboards on two cores) can hold the last
+    frames in the pipe for more than a second after the boards stop. A fixed
+    wait then reads a count that is still rising and reports a frame in
+    flight as lost; a real loss shows as a count that stops short.
+    """
+    sent = sum(r["samples"] for r in reports)
+    end, last, still_since = time.monotonic() + patience_s, -1, time.monotonic()
+    while True:
+        devs = {d["source"].removeprefix("serial:"): d for d in api.get("/api/devices").json()}
+        taken = sum(devs[r["link"]]["samples"] for r in reports if r["link"] in devs)
+        now = time.monotonic()
+        if taken != last:
+            last, still_since = taken, now
+        if taken >= sent or now - still_since > 3.0 or now > end:
+            return devs
+        time.sleep(0.2)
+
+
 def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float = 5.0,
               load: Callable[[int, float], dict[str, Any]] | None = None) -> Run:
     """One fleet of ``n`` boards for ``seconds`` of measured time (after ``warmup_s``).
@@ -204,8 +225,7 @@ def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float =
             boards.send_signal(signal.SIGTERM)
             reports = [json.loads(line) for line in boards.stdout.read().splitlines() if line.startswith("{")]
             boards.wait(10)
-            time.sleep(1.0)
-            devs = {d["source"].removeprefix("serial:"): d for d in api.get("/api/devices").json()}
+            devs = drained(api, reports)
             watcher.stop()
             for e in api.get("/api/events", params={"limit": 5000}).json()["events"]:
                 if e["kind"] in EVENT_KINDS:
