@@ -57,6 +57,21 @@ def test_the_same_burst_under_a_20_newton_press_is_an_ltr_and_the_press_counts_i
     assert events[1].extra["ltr_count"] == 1 and events[1].extra["peak_force_n"] == pytest.approx(20.0, abs=0.1)
 
 
+def test_a_twitch_a_third_of_a_second_after_a_quick_lift_is_a_twitch_not_an_ltr() -> None:
+    """The lift is a fast fall of force but not a snap: only the 150 ms after it
+    count as the press's reflex, not the 300 ms a snap gets."""
+    rng = np.random.default_rng(0)
+    emg = 1.65 + rng.normal(0, 0.0005, 6 * RATE)
+    lift_start, lift = int(3.0 * RATE), int(0.3 * RATE)
+    force = np.zeros_like(emg)
+    force[1 * RATE:lift_start] = 12.0
+    force[lift_start:lift_start + lift] = 12.0 * (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, lift)))  # ~60 N/s
+    at = lift_start + lift + int(0.2 * RATE)  # the force fell below 1 N ~0.08 s before the end of the lift
+    t = np.arange(40) / RATE
+    emg[at:at + 40] += 0.02 * np.sin(2 * np.pi * 150 * t) * np.hanning(40)
+    assert [e.kind for e in detect_offline(emg, force, RATE)] == ["press", "twitch"]
+
+
 def test_a_three_second_burst_is_a_contraction_not_a_twitch() -> None:
     rng = np.random.default_rng(1)
     emg = 1.65 + rng.normal(0, 0.0005, 6 * RATE)

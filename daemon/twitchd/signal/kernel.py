@@ -286,6 +286,10 @@ def detect_block(
             if fs < p[P_PRESS_OFF]:
                 s[S_INPRESS] = 0.0
                 s[S_LAST_LIFT] = n
+                # The lift itself is a fast fall, not a snap: what follows it is judged
+                # by the shorter after-press window, or a twitch just after the thumb
+                # leaves would count as an LTR.
+                s[S_LAST_SNAP] = _NEVER
                 k = _emit(out, k, K_PRESS, s[S_PRESS_START], n, n, np.nan, s[S_PRESS_PEAK],
                           1.0, s[S_PRESS_PEAK], s[S_PRESS_LTRS])
         # -- force bumps (an LTR the thumb feels) -----------------------------
