@@ -128,6 +128,21 @@ def test_the_detector_finds_the_mains_frequency_by_itself(mains: float) -> None:
         DetectorParams(mains_hz=55.0)
 
 
+@pytest.mark.parametrize("mains", [50.0, 60.0])
+def test_hum_near_one_adc_step_does_not_make_the_notch_flap_between_50_and_60_hz(mains: float) -> None:
+    """Each switch of notch puts a step into the energy: at 1 kHz with 50 Hz hum of
+    about one 12-bit step, a 0.5 s hum measurement switched and flagged twitches
+    that were not there."""
+    emg, force, _ = simulated(23, 240.0, rate_hz=1000, mains_hz=mains)
+    det = Detector(1000)
+    seen = set()
+    for start in range(0, len(emg), 100):
+        det.process(emg[start:start + 100], force[start:start + 100])
+        if start >= 10_000:
+            seen.add(det.mains_hz)
+    assert seen == {mains}
+
+
 def test_the_compiled_kernel_matches_the_same_code_run_by_plain_python() -> None:
     """numba's typing (integer vs float state, NaN handling) must not change a decision."""
     from twitchd.signal import kernel

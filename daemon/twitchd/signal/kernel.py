@@ -33,7 +33,7 @@ from twitchd.signal.params import (
     P_A_DC, P_A_ENERGY, P_A_FALL, P_A_FORCE, P_A_MOTION, P_A_RISE, P_AFTER_PRESS,
     P_FLOOR_MIN, P_HP_B0, P_LF_FLOOR_MIN, P_LP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
     P_OFF_HOLD, P_OFF_RATIO, P_R50_B0, P_R60_B0,
-    P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
+    P_A_HUM, P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
     P_SNAP_WINDOW, P_WARMUP, P_BACKTRACK, P_PEAK_MIN, P_PEAK_RATIO, P_QBLOCK,
 )
 
@@ -239,12 +239,14 @@ def detect_block(
         y60 = _biquad(_biquad(hp, p, P_M1_B0, s, S_MA1), p, P_M3_B0, s, S_MB1)
         mode = p[P_MAINS_MODE]
         if mode == 0.0:
-            # Which hum is there? Compare resonators at 50 and 60 Hz, with a 2x
-            # hysteresis so that EMG bursts (broadband) cannot make it flap.
+            # Which hum is there? Compare resonators at 50 and 60 Hz, slowly and
+            # only while no burst or motion is on (both are broadband), with a 2x
+            # hysteresis so that what is left cannot make it flap.
             r50 = _biquad(hp, p, P_R50_B0, s, S_R50A)
             r60 = _biquad(hp, p, P_R60_B0, s, S_R60A)
-            s[S_HUM50] += p[P_A_FALL] * (r50 * r50 - s[S_HUM50])
-            s[S_HUM60] += p[P_A_FALL] * (r60 * r60 - s[S_HUM60])
+            if s[S_ACTIVE] == 0.0 and s[S_M_ACTIVE] == 0.0:
+                s[S_HUM50] += p[P_A_HUM] * (r50 * r50 - s[S_HUM50])
+                s[S_HUM60] += p[P_A_HUM] * (r60 * r60 - s[S_HUM60])
             if s[S_USE60] == 0.0 and s[S_HUM60] > 2.0 * s[S_HUM50]:
                 s[S_USE60] = 1.0
             elif s[S_USE60] == 1.0 and s[S_HUM50] > 2.0 * s[S_HUM60]:

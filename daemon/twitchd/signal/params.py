@@ -113,7 +113,7 @@ class DetectorParams:
  P_R50_B0, P_R50_B1, P_R50_B2, P_R50_A1, P_R50_A2,
  P_R60_B0, P_R60_B1, P_R60_B2, P_R60_A1, P_R60_A2,
  P_MAINS_MODE, P_LP_B0, P_LP_B1, P_LP_B2, P_LP_A1, P_LP_A2, P_FLOOR_MIN, P_LF_FLOOR_MIN,
- P_BACKTRACK, P_PEAK_RATIO, P_QBLOCK, P_PEAK_MIN, N_PARAMS) = range(68)
+ P_BACKTRACK, P_PEAK_RATIO, P_QBLOCK, P_PEAK_MIN, P_A_HUM, N_PARAMS) = range(69)
 
 # Force-bump model (kernel stage 3b): force averaged to BUMP_TICK_HZ, a window
 # of up to BUMP_MAX_TICKS ticks fitted as a + b t + q t^2 + c * bump.
@@ -138,6 +138,12 @@ def bump_design(width_ticks: int, context_ticks: int) -> tuple[npt.NDArray[np.fl
 
 #: Q of the resonators that measure hum at 50 and at 60 Hz (2.5 Hz wide at 50 Hz).
 HUM_RESONATOR_Q = 20.0
+#: Time constant of the hum measurement. The mains frequency does not change
+#: within a session, so it can be slow; at 0.5 s the 2x hysteresis was crossed
+#: by chance where hum sat near one ADC step (12-bit, 1 kHz, 50 Hz: four false
+#: flags in 12 simulated minutes, none with the frequency fixed), and every
+#: switch of notch pair puts a step into the energy.
+HUM_TAU_S = 5.0
 
 
 def _alpha(tau_s: float, rate_hz: float) -> float:
@@ -157,6 +163,7 @@ def kernel_params(p: DetectorParams, rate_hz: float) -> npt.NDArray[np.float64]:
     k[P_R50_B0:P_R50_A2 + 1] = filters.bandpass(50.0, HUM_RESONATOR_Q, rate_hz)
     k[P_R60_B0:P_R60_A2 + 1] = filters.bandpass(60.0, HUM_RESONATOR_Q, rate_hz)
     k[P_MAINS_MODE] = p.mains_hz
+    k[P_A_HUM] = _alpha(HUM_TAU_S, rate_hz)
     lp = p.lowpass_hz
     k[P_LP_B0:P_LP_A2 + 1] = filters.lowpass(lp, rate_hz) if lp < 0.45 * rate_hz else filters.IDENTITY
     k[P_A_ENERGY] = _alpha(p.energy_tau_s, rate_hz)
