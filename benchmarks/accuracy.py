@@ -86,10 +86,11 @@ def score(truth: list[dict[str, float]], found: list[dict[str, float]], end_s: f
         into.fn[kind] += len(wanted) - len(pairs)
         into.fp[kind] += len(got) - len(pairs)
         if listing is not None and kind in ("ltr", "twitch", "contraction"):
-            for t in (t for i, t in enumerate(wanted) if i not in {i for i, _ in pairs}):
+            hit, flagged = {i for i, _ in pairs}, {j for _, j in pairs}
+            for t in (t for i, t in enumerate(wanted) if i not in hit):
                 print(f"  {listing} missed {kind} at {t['onset_s']:.3f} s ({t['end_s'] - t['onset_s']:.3f} s long, "
                       f"{t['force_n']:.1f} N); flagged near it: {near(found, t['onset_s'])}")
-            for f in (f for j, f in enumerate(got) if j not in {j for _, j in pairs}):
+            for f in (f for j, f in enumerate(got) if j not in flagged):
                 print(f"  {listing} false {kind} at {f['onset_s']:.3f} s ({f['end_s'] - f['onset_s']:.3f} s long); "
                       f"true near it: {near(truth, f['onset_s'])}")
         if kind == "ltr":

@@ -10,6 +10,7 @@ reach is indistinguishable from a quiet second by its energy; one under the
 detector's `onset_peak_ratio` times the reach is below the onset threshold
 when the quiet maximum sets it. Those bursts are left to the force channel
 (an LTR's bump) or are not there to be seen (a twitch, no pressure).
+Seeds alternate between 50 and 60 Hz hum.
 
 Usage: .venv/bin/python benchmarks/visibility.py [--seeds 21 22 23 24] [--minutes 4]
 """
