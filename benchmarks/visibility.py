@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twitchd.signal.detector import Detector
-from twitchd.signal.params import DetectorParams
+from twitchd.signal.params import P_A_ENERGY, DetectorParams, kernel_params
 from twitchd.sim import sensors
 from twitchd.sim.session import SessionSimulator, SimConfig
 from twitchd.sim.shapes import one_pole
@@ -33,22 +33,22 @@ Array = npt.NDArray[np.float64]
 
 
 def energy(band: Array, rate_hz: float, params: DetectorParams) -> Array:
-    """The kernel's smoothed Teager-Kaiser energy of an already band-passed signal."""
+    """The kernel's smoothed Teager-Kaiser energy of an already band-passed signal
+    (the kernel keeps only its running value), with the kernel's own smoothing."""
     psi = np.zeros_like(band)
     psi[2:] = np.abs(band[1:-1] ** 2 - band[2:] * band[:-2])
-    return one_pole(psi, 1.0 - np.exp(-1.0 / (params.energy_tau_s * rate_hz)))
+    return one_pole(psi, float(kernel_params(params, rate_hz)[P_A_ENERGY]))
 
 
 def peaks_over_reach(rate: int, bits: int, mains: float, snr: str, seed: int, minutes: float) -> dict[str, list[float]]:
     """Each true twitch's and LTR's peak energy, as a multiple of the noise's reach."""
-    cfg = SimConfig(seed=seed, rate_hz=rate, adc_bits=bits, supply_v=5.0 if bits == 10 else 3.3,
-                    mains_hz=mains, snr=snr)
+    cfg = SimConfig.board(bits, seed=seed, rate_hz=rate, mains_hz=mains, snr=snr)
     sim = SessionSimulator(cfg)
     counts = sim.read(int(minutes * 60 * rate))
     lsb = cfg.supply_v / cfg.full_scale
     params = DetectorParams()
-    _, band = Detector(rate, params, adc_lsb_v=lsb).process(
-        counts[:, 0] * lsb, sensors.fsr_newtons(counts[:, 2] * lsb, cfg.supply_v))
+    volts = counts.astype(np.float64) * lsb
+    _, band = Detector(rate, params, adc_lsb_v=lsb).process(volts[:, 0], sensors.fsr_newtons(volts[:, 2], cfg.supply_v))
     e = energy(band, rate, params)
     truth = sim.truth_until(minutes * 60 - 1.0)
     quiet = np.ones(len(e), dtype=bool)

@@ -231,7 +231,7 @@ def _cmd_sim_device(args: argparse.Namespace) -> int:
     boards = []
     for k in range(args.count):
         seed = args.seed + k
-        cfg = SimConfig(seed=seed, rate_hz=args.rate, adc_bits=args.bits, supply_v=5.0 if args.bits == 10 else 3.3)
+        cfg = SimConfig.board(args.bits, seed=seed, rate_hz=args.rate)
         device_id = (args.id or f"TW-SIM{args.seed:03d}") if args.count == 1 else f"{args.id or 'TW-SIM'}{seed:03d}"
         device = SimulatedDevice(cfg, device_id=device_id, clock_drift_ppm=args.clock_drift, clock_start_us=wrap_us)
         where = Path(link).absolute() if link else None
@@ -260,8 +260,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from twitchd.recordings import simulate_csv
     from twitchd.sim.session import SimConfig
 
-    cfg = SimConfig(seed=args.seed, rate_hz=args.rate, adc_bits=args.bits,
-                    supply_v=5.0 if args.bits == 10 else 3.3, mains_hz=args.mains, snr=args.snr)
+    cfg = SimConfig.board(args.bits, seed=args.seed, rate_hz=args.rate, mains_hz=args.mains, snr=args.snr)
     truth_path, truth = simulate_csv(cfg, args.duration, args.out)
     ltrs = sum(e.kind == "ltr" for e in truth)
     print(f"wrote {args.out} ({args.duration:g} s at {args.rate} Hz) and {truth_path} "

@@ -9,6 +9,7 @@ it renders, which is what the detector is scored against.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +41,11 @@ class SimConfig:
     @property
     def full_scale(self) -> int:
         return (1 << self.adc_bits) - 1
+
+    @classmethod
+    def board(cls, adc_bits: int, **kw: Any) -> SimConfig:
+        """A session on one of the two boards: 10 bits is an AVR at 5 V, 12 an ESP32 at 3.3 V."""
+        return cls(adc_bits=adc_bits, supply_v=5.0 if adc_bits == 10 else 3.3, **kw)
 
 
 @dataclass(frozen=True, slots=True)
