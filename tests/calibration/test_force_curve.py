@@ -61,3 +61,6 @@ def test_an_unplugged_emg_cable_reads_flat_and_a_loose_electrode_clips() -> None
     railing = np.where(rng.random(2000) < 0.05, FULL, healthy)
     assert run(health, railing, np.zeros(2000)) == ["emg_clipping"]
     assert run(health, healthy, np.zeros(2000)) == []
+    # An Uno sends RAW as the sum of four 10-bit conversions: its rail is 4 x 1023.
+    uno_railing = np.where(rng.random(2000) < 0.05, 4 * 1023, healthy)
+    assert run(health, uno_railing, np.zeros(2000)) == ["emg_clipping"]

@@ -66,7 +66,7 @@ def test_the_test_signal_is_the_documented_pattern() -> None:
     send(device, Opcode.TEST_SIGNAL, b"\x01")
     data = [f for f in run(device, 1.0) if isinstance(f, Data)]
     got = np.concatenate([f.samples for f in data])
-    assert np.array_equal(got, pattern_samples(0, len(got), 1000, 4095))
+    assert np.array_equal(got, pattern_samples(0, len(got), 1000, (12, 12, 12)))
     assert set(np.unique(got[:, 0])) == {2047 - 511, 2047 + 511}
 
 

@@ -44,7 +44,9 @@ class ChannelHealth:
         """``saturation_n`` from the sensor's calibration; without one, the nominal curve's limit."""
         self.cmap = cmap
         self.window = max(1, int(WINDOW_S * rate_hz))
-        self.emg_full = emg_full_scale
+        # An AVR's raw channel is the sum of four 10-bit conversions, so its top
+        # is 4092 of a declared 4095: a rail is anything within 1/1024 of it.
+        self.emg_rail = emg_full_scale - (emg_full_scale >> 10)
         full = cmap.force_full_scale
         if saturation_n is None:
             self.sat_count, self.sat_n = saturation(cmap.force_curve, full)
@@ -75,7 +77,7 @@ class ChannelHealth:
         n = len(window)
         emg = window[:, self.cmap.emg]
         flat = bool(emg.min() == emg.max())
-        clipped = int(np.count_nonzero((emg == 0) | (emg >= self.emg_full)))
+        clipped = int(np.count_nonzero((emg == 0) | (emg >= self.emg_rail)))
         saturated = 0 if self.cmap.force is None else int(np.count_nonzero(window[:, self.cmap.force] >= self.sat_count))
         self._flat_windows = self._flat_windows + 1 if flat else 0
         self._set("emg_flat", self._flat_windows >= FLAT_WINDOWS,

@@ -26,19 +26,21 @@ MIN_RATE_HZ, MAX_RATE_HZ = 250, 4000
 STATUS_PERIOD_US = 1_000_000
 
 
-def pattern_samples(first_index: int, n: int, rate_hz: int, full_scale: int) -> npt.NDArray[np.uint16]:
+def pattern_samples(first_index: int, n: int, rate_hz: int, bits: tuple[int, int, int]) -> npt.NDArray[np.uint16]:
     """The built-in test signal of protocol v1 (docs/protocol.md), bit for bit.
 
     raw: 100 Hz square wave, mid-scale +- full/8; env: 1 Hz sawtooth over the full
-    scale; fsr: 0.5 Hz triangle from 0 to half scale. Integer arithmetic only,
-    so the firmware produces exactly the same counts.
+    scale; fsr: 0.5 Hz triangle from 0 to half scale; each channel's full scale
+    is that of the bits it declares. Integer arithmetic only, so the firmware
+    produces exactly the same counts.
     """
+    f_raw, f_env, f_fsr = ((1 << b) - 1 for b in bits)
     idx = np.arange(first_index, first_index + n, dtype=np.int64)
     half_period = max(rate_hz // 200, 1)
-    raw = full_scale // 2 + np.where((idx // half_period) % 2 == 0, full_scale // 8, -(full_scale // 8))
-    env = (idx % rate_hz) * full_scale // rate_hz
+    raw = f_raw // 2 + np.where((idx // half_period) % 2 == 0, f_raw // 8, -(f_raw // 8))
+    env = (idx % rate_hz) * f_env // rate_hz
     phase = idx % (2 * rate_hz)
-    fsr = np.where(phase < rate_hz, phase, 2 * rate_hz - phase) * (full_scale // 2) // rate_hz
+    fsr = np.where(phase < rate_hz, phase, 2 * rate_hz - phase) * (f_fsr // 2) // rate_hz
     return np.stack([raw, env, fsr], axis=1).astype(np.uint16)
 
 
@@ -77,7 +79,7 @@ class SimulatedDevice:
     @property
     def channels(self) -> tuple[ChannelInfo, ...]:
         mv = round(self.config.supply_v * 1000)
-        return tuple(ChannelInfo(name, self.config.adc_bits, mv) for name in SessionSimulator.CHANNELS)
+        return tuple(ChannelInfo(name, bits, mv) for name, bits in zip(SessionSimulator.CHANNELS, self.config.channel_bits))
 
     def _hello(self) -> Hello:
         return Hello(self._seq, FIRMWARE_VERSION, BOARD, self.device_id, self.rate_hz,
@@ -159,12 +161,11 @@ class SimulatedDevice:
         return out
 
     def _sample(self, n: int) -> None:
-        fs = self.config.full_scale
         waiting = sum(len(p) for p in self._pending)
         first = self._made - waiting  # the first waiting sample's number since the rate was set
         counts = self.session.read(n)
         if self.test_signal:
-            counts = pattern_samples(self._sample_index + waiting, n, self.rate_hz, fs)
+            counts = pattern_samples(self._sample_index + waiting, n, self.rate_hz, self.config.channel_bits)
         self._pending.append(counts)
         block = np.concatenate(self._pending)
         spf = self.samples_per_frame

@@ -18,6 +18,19 @@ from twitchd.sim import sensors, shapes
 
 Array = npt.NDArray[np.float64]
 
+#: The AVR firmware sends the raw channel as the sum of four 10-bit conversions
+#: (Atmel AVR121 oversampling: 4^n conversions for n more bits), which halves
+#: the quantization noise that a 24 uV step at the skin puts on the EMG; up to
+#: this rate the four fit in one sample period, above it one conversion times
+#: four keeps the channel's scale (firmware/twitch_sensor/board_avr.h).
+AVR_RAW_SUM = 4
+AVR_OVERSAMPLE_MAX_HZ = 2000
+#: The ADC's own noise per conversion, in codes: a steady input reads as a
+#: code or two. The value is assumed, not measured on a board (docs/detector.md
+#: says how to measure it). It is independent between conversions, which is what
+#: lets four conversions dither the quantization.
+ADC_NOISE_LSB = 0.3
+
 
 @dataclass(frozen=True, slots=True)
 class SimConfig:
@@ -37,15 +50,33 @@ class SimConfig:
     #: Non-empty: no patient; the sensor sits on a bench and these weights (N)
     #: are placed on it one after another, as in ``twitchd calibrate``.
     rig_weights_n: tuple[float, ...] = ()
+    #: Conversions' worth summed into each raw sample (the channel then spans
+    #: ``adc_bits + log2(raw_sum)`` bits): 1, or AVR_RAW_SUM as the AVR firmware sends.
+    raw_sum: int = 1
 
     @property
     def full_scale(self) -> int:
+        """Full scale of one conversion of the ADC."""
         return (1 << self.adc_bits) - 1
+
+    @property
+    def channel_bits(self) -> tuple[int, int, int]:
+        """Bits of raw, env and fsr as the board declares them in HELLO."""
+        return (self.adc_bits + (self.raw_sum.bit_length() - 1), self.adc_bits, self.adc_bits)
+
+    @property
+    def raw_conversions(self) -> int:
+        """Conversions of the raw channel actually taken per sample at this rate."""
+        return self.raw_sum if self.rate_hz <= AVR_OVERSAMPLE_MAX_HZ else 1
 
     @classmethod
     def board(cls, adc_bits: int, **kw: Any) -> SimConfig:
-        """A session on one of the two boards: 10 bits is an AVR at 5 V, 12 an ESP32 at 3.3 V."""
-        return cls(adc_bits=adc_bits, supply_v=5.0 if adc_bits == 10 else 3.3, **kw)
+        """A session on one of the two boards: 10 bits is an AVR at 5 V (raw oversampled
+        as its firmware does), 12 an ESP32 at 3.3 V."""
+        if adc_bits == 10:
+            kw.setdefault("raw_sum", AVR_RAW_SUM)
+            return cls(adc_bits=10, supply_v=5.0, **kw)
+        return cls(adc_bits=adc_bits, supply_v=3.3, **kw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +239,7 @@ class SessionSimulator:
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = cfg = config or SimConfig()
         self.rng = np.random.default_rng(cfg.seed)
+        self._oversample_rng = np.random.default_rng([cfg.seed, AVR_RAW_SUM])
         self.truth: list[TruthEvent] = []
         self._made_s = 0.0
         self._emg = np.zeros(0)
@@ -278,8 +310,17 @@ class SessionSimulator:
         fsr = sensors.fsr_volts(np.maximum(force, 0.0) + self.rng.normal(0, 0.02, n), cfg.supply_v,
                                 cfg.fsr_sensitivity, cfg.fsr_exponent)
         volts = np.stack([raw + cfg.supply_v / 2, env, fsr], axis=1)
-        counts = np.rint(volts / cfg.supply_v * cfg.full_scale + self.rng.normal(0, 0.3, (n, 3)))
-        return np.clip(counts, 0, cfg.full_scale).astype(np.uint16)
+        codes = volts / cfg.supply_v * cfg.full_scale
+        counts = np.clip(np.rint(codes + self.rng.normal(0, ADC_NOISE_LSB, (n, 3))), 0, cfg.full_scale)
+        if cfg.raw_sum > 1:
+            # The further conversions of the raw pin follow within ~0.2 ms: the
+            # same voltage (the MyoWare's output is band-limited) and fresh ADC noise.
+            # Their noise has a generator of its own, so a session's scenes do not
+            # depend on how many conversions the board takes.
+            extra = codes[:, 0] + self._oversample_rng.normal(0, ADC_NOISE_LSB, (cfg.raw_conversions - 1, n))
+            counts[:, 0] += np.clip(np.rint(extra), 0, cfg.full_scale).sum(axis=0)
+            counts[:, 0] *= cfg.raw_sum // cfg.raw_conversions
+        return counts.astype(np.uint16)
 
     def truth_until(self, t_s: float) -> list[TruthEvent]:
         """True events that have ended by device time ``t_s``."""

@@ -40,10 +40,9 @@ class SimulatedTransport(Transport):
     def from_spec(cls, rest: str, data_dir: Path | None = None) -> SimulatedTransport:
         opts = parse_options(rest.split(","), OPTIONS, USAGE)
         try:
-            cfg = SimConfig(
-                seed=int(opts.pop("seed", 1)), rate_hz=int(opts.pop("rate", 2000)),
-                adc_bits=int(opts.pop("bits", 12)), mains_hz=float(opts.pop("mains", 50)),
-                snr=opts.pop("snr", "normal"),
+            cfg = SimConfig.board(
+                int(opts.pop("bits", 12)), seed=int(opts.pop("seed", 1)), rate_hz=int(opts.pop("rate", 2000)),
+                mains_hz=float(opts.pop("mains", 50)), snr=opts.pop("snr", "normal"),
             )
             speed = float(opts.pop("speed", 1.0))
             device_id = opts.pop("id", f"TW-SIM{cfg.seed:03d}")
@@ -59,8 +58,6 @@ class SimulatedTransport(Transport):
 
         cfg = dataclasses.replace(cfg, fsr_sensitivity=sensitivity,
                                   rig_weights_n=DEFAULT_WEIGHTS_N if rig == "1" else ())
-        if cfg.adc_bits == 10:
-            cfg = dataclasses.replace(cfg, supply_v=5.0)  # an Uno at 5 V
         spec = "simulated" + (f":{rest}" if rest else "")
         return cls(SimulatedDevice(cfg, device_id=device_id), speed, spec)
 
