@@ -30,10 +30,14 @@
 //   2 MHz), Timer1 runs at it exactly when streaming, and HELLO/STATUS say so;
 // - the sample ring never holds more than RING_SIZE samples, and a sample is
 //   either queued or counted as an overflow;
+// - every sample is the conversion chain its rate calls for, on AVcc: A0 four
+//   times, A1, A2 up to 2 kHz, A0 once above; the harness's ADC reads a
+//   different value at every conversion;
 // - every DATA frame carries samples really taken in the current run of
-//   sampling, with their own timestamps and ADC values (or the test signal),
-//   in order, each once, with gaps only where overflows were counted; no DATA
-//   after STOP.
+//   sampling, with their own timestamps and ADC values (raw: the sum of its
+//   four conversions, or the one times four), or the test signal over each
+//   channel's declared bits (HELLO: raw 12, env and fsr 10), in order, each
+//   once, with gaps only where overflows were counted; no DATA after STOP.
 //
 // make -C firmware fuzz FUZZ_SECONDS=60 builds and runs it (see ../README.md).
 // With TWITCH_FUZZ_DUMP=FILE set, every frame written is appended to FILE, so
@@ -81,12 +85,25 @@ uint32_t ticks;     // Timer1 compare interrupts since reset
 FILE* dump;
 
 struct Taken {
-  uint32_t index, tick, t_us;
+  uint32_t index, tick, t_us, rate;
 };
 std::deque<Taken> queued;  // what the ring should hold, oldest first
 
-uint16_t adc_value(uint32_t tick, uint8_t channel) {
-  return static_cast<uint16_t>(((tick * 2654435761u) ^ (channel * 40503u)) >> 9 & 0x3FF);
+// What conversion `k` of pin `channel` reads in the sample of Timer1 tick
+// `tick`: a different 10-bit value for every conversion, so a sum that
+// skips, repeats or mixes up conversions shows.
+uint16_t adc_value(uint32_t tick, uint8_t channel, uint8_t k) {
+  return static_cast<uint16_t>(((tick * 2654435761u) ^ (channel * 40503u) ^ (k * 2246822519u)) >> 9 & 0x3FF);
+}
+
+// What DATA must carry for a channel: raw is the sum of the four conversions
+// of A0 up to 2 kHz, the one conversion times four above (12 bits either way).
+uint16_t sample_value(uint32_t tick, uint8_t c, uint32_t rate) {
+  if (c != 0) return adc_value(tick, c, 0);
+  if (rate > 2000) return static_cast<uint16_t>(adc_value(tick, 0, 0) * 4);
+  uint32_t sum = 0;
+  for (uint8_t k = 0; k < 4; ++k) sum += adc_value(tick, 0, k);
+  return static_cast<uint16_t>(sum);
 }
 
 uint32_t now_us() { return start_us + static_cast<uint32_t>(clock2 / 2); }
@@ -98,19 +115,35 @@ void sample_tick() {
   REQUIRE(!avr_busy, "a conversion chain was left running");
   uint8_t before = sample_ring.size();
   uint32_t overflows = sample_ring.overflows();
+  ADCSRA.value = static_cast<uint8_t>(ADCSRA.value & ~_BV(ADSC));
   TIMER1_COMPA_vect();
-  REQUIRE(avr_busy && avr_channel == 0, "Timer1 ISR did not start a conversion");
+  REQUIRE(avr_busy, "Timer1 ISR did not start a conversion");
   uint32_t index = avr_sample.index;
-  for (int k = 0; k < 3; ++k) {
-    ADC = adc_value(ticks, avr_channel);
+  // The ADC converts whatever pin ADMUX selects when ADSC is set, and
+  // interrupts; the chain must be A0 four times (once above 2 kHz), A1, A2.
+  const uint32_t rate = 2000000u / (OCR1A + 1u);  // what Timer1 really runs at
+  const uint8_t want_pins[6] = {0, 0, 0, 0, 1, 2};
+  const uint8_t conversions = rate > 2000 ? 3 : 6;
+  uint8_t seen = 0, k_raw = 0;
+  while (avr_busy) {
+    REQUIRE(seen < conversions, "sample %u: more than %u conversions", index, conversions);
+    REQUIRE(ADCSRA.value & _BV(ADSC), "sample %u: conversion %u never started", index, seen);
+    REQUIRE((ADMUX & 0xC0) == _BV(REFS0), "sample %u: reference is not AVcc (ADMUX %02x)", index, ADMUX);
+    uint8_t pin = ADMUX & 0x0F;
+    uint8_t want = conversions == 6 ? want_pins[seen] : static_cast<uint8_t>(seen);
+    REQUIRE(pin == want, "sample %u: conversion %u of pin A%u, should be A%u", index, seen, pin, want);
+    ADCSRA.value = static_cast<uint8_t>(ADCSRA.value & ~_BV(ADSC));
+    ADC = adc_value(ticks, pin, pin == 0 ? k_raw++ : 0);
     ADC_vect();
+    ++seen;
   }
-  REQUIRE(!avr_busy, "ADC ISR did not finish after three channels");
+  REQUIRE(seen == conversions, "sample %u: %u conversions, should be %u", index, seen, conversions);
+  REQUIRE(!(ADCSRA.value & _BV(ADSC)), "sample %u: a conversion started after the last", index);
   uint8_t after = sample_ring.size();
   REQUIRE(after <= RING_SIZE, "ring holds %u samples, more than %u", after, RING_SIZE);
   if (after == before + 1) {
     REQUIRE(sample_ring.overflows() == overflows, "sample %u queued and counted as lost", index);
-    queued.push_back(Taken{index, ticks, avr_sample.t_us});
+    queued.push_back(Taken{index, ticks, avr_sample.t_us, rate});
   } else {
     REQUIRE(after == before && before == RING_SIZE && sample_ring.overflows() == overflows + 1,
             "sample %u neither queued nor counted (ring %u -> %u, overflows %u -> %u)", index, before, after,
@@ -296,8 +329,9 @@ struct In {
   void end(const char* what) const { REQUIRE(at == n, "%s: %zu bytes after the payload", what, n - at); }
 };
 
-uint16_t expected_test_signal(uint8_t c, uint32_t i, uint32_t rate) {  // docs/protocol.md, 10-bit
-  const uint32_t F = 1023, R = rate;
+// docs/protocol.md, over each channel's declared full scale: raw 12 bits, env and fsr 10.
+uint16_t expected_test_signal(uint8_t c, uint32_t i, uint32_t rate) {
+  const uint32_t F = c == 0 ? 4095 : 1023, R = rate;
   const uint32_t hp = R / 200 > 1 ? R / 200 : 1;
   if (c == 0) return static_cast<uint16_t>((i / hp) % 2 == 0 ? F / 2 + F / 8 : F / 2 - F / 8);
   if (c == 1) return static_cast<uint16_t>((i % R) * F / R);
@@ -340,10 +374,14 @@ void check_hello(In& in) {
   uint8_t n = in.u8("HELLO");
   REQUIRE(n == 3, "HELLO: %u channels", n);
   const char* names[3] = {"raw", "env", "fsr"};
+  const uint8_t bits[3] = {12, 10, 10};  // raw: the sum of four 10-bit conversions
   for (int c = 0; c < 3; ++c) {
     in.str("HELLO channel", name, sizeof name);
     REQUIRE(std::strcmp(name, names[c]) == 0, "HELLO channel %d is %s", c, name);
-    REQUIRE(in.u8("HELLO") == 10 && in.u16("HELLO") == 5000, "HELLO channel %s: not 10 bits, 5000 mV", name);
+    uint8_t b = in.u8("HELLO");
+    uint16_t mv = in.u16("HELLO");
+    REQUIRE(b == bits[c] && mv == 5000, "HELLO channel %s: %u bits %u mV, not %u bits, 5000 mV", name, b, mv,
+            bits[c]);
   }
   in.end("HELLO");
 }
@@ -381,7 +419,7 @@ void check_data(In& in) {
     if (k == 0) REQUIRE(t0 == t.t_us, "DATA t0 %u, sample %u was taken at %u", t0, i, t.t_us);
     for (uint8_t c = 0; c < 3; ++c) {
       uint16_t v = in.u16("DATA");
-      uint16_t want = m.test_signal ? expected_test_signal(c, i, m.rate) : adc_value(t.tick, c);
+      uint16_t want = m.test_signal ? expected_test_signal(c, i, m.rate) : sample_value(t.tick, c, t.rate);
       REQUIRE(v == want, "DATA sample %u channel %u is %u, should be %u", i, c, v, want);
     }
   }

@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   }
   uint16_t seq = 100;
   seeds.push_back({"rate_100", command(seq++, twitch::OP_SET_RATE, u32(100))});
+  seeds.push_back({"rate_2000", command(seq++, twitch::OP_SET_RATE, u32(2000))});  // the fastest with A0 four times
+  seeds.push_back({"rate_2500", command(seq++, twitch::OP_SET_RATE, u32(2500))});  // the slowest with A0 once
   seeds.push_back({"rate_4000", command(seq++, twitch::OP_SET_RATE, u32(4000))});
   seeds.push_back({"rate_3200", command(seq++, twitch::OP_SET_RATE, u32(3200))});
   seeds.push_back({"rate_5000_bad", command(seq++, twitch::OP_SET_RATE, u32(5000))});
@@ -98,7 +100,16 @@ int main(int argc, char** argv) {
   }
 
   bool ok = true;
+  size_t n_seeds = seeds.size();
   for (const auto& s : seeds) ok &= write_seed(dir, s.first, 0x00, s.second);
+  // Good rates again with the whole command in one pass and 2 ms after each,
+  // so that DATA of real ADC samples is sent at the new rate: the conversion
+  // chain differs on each side of 2 kHz.
+  for (const auto& s : seeds) {
+    if (s.first.compare(0, 5, "rate_") != 0 || s.first.find("_bad") != std::string::npos) continue;
+    ok &= write_seed(dir, s.first + "_sampled", 0x27, s.second);
+    ++n_seeds;
+  }
   // Scenes: bytes per pass x idle time (bits 3-5) x clock near its wrap x blank EEPROM.
   const uint8_t scenes[] = {0x00, 0x07, 0x1A, 0x2B, 0x35, 0x3C, 0x48, 0x91, 0xE6};
   for (uint8_t scene : scenes) {
@@ -110,6 +121,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "could not write seeds to %s\n", dir.c_str());
     return 1;
   }
-  std::printf("%zu seeds in %s\n", seeds.size() + sizeof scenes, dir.c_str());
+  std::printf("%zu seeds in %s\n", n_seeds + sizeof scenes, dir.c_str());
   return 0;
 }

@@ -7,13 +7,18 @@
  *
  * SIGNAL.txt: one line per sample, "raw_mv env_mv fsr_mv" (integers, the pin
  * voltages in millivolts, AVcc = 5000 mV). Sample k of the firmware reads line
- * k: the harness moves to the next line whenever the firmware starts a
- * conversion of A0 (RAW, the first channel of every sample), so the mapping
- * does not depend on timing. After the last line the last values are held.
+ * k: the harness moves to the next line when the firmware starts the first
+ * conversion of A0 (RAW) in a sample, i.e. a conversion of A0 that follows one
+ * of another channel (or is the very first), so the mapping does not depend on
+ * timing. The firmware converts A0 several times a sample when it oversamples
+ * (four times up to 2 kHz); every one of them reads the same line, so the raw
+ * channel it sends is exactly four times that line's count. After the last
+ * line the last values are held.
  *
  * stdout, line 1: the pty's path. When SECONDS of simulated time have run
  * (default: the signal's length + 1 s) the harness prints "done ..." with the
- * figures on stdout, stops simulating and keeps the pty open until SIGTERM or
+ * figures on stdout (samples: lines consumed; raw_conversions: conversions of
+ * A0 started), stops simulating and keeps the pty open until SIGTERM or
  * SIGINT, so the reader can drain what is buffered.
  *
  * The UART bridge is ours rather than simavr's uart_pty part: that one
@@ -48,6 +53,8 @@ static void on_signal(int sig) { (void)sig; stop_requested = 1; }
 /* ---- signal rows ---- */
 static unsigned (*rows)[3];
 static size_t n_rows, next_row, rows_used;
+static unsigned long long raw_conversions;
+static int last_src = -1; /* channel of the previous conversion; -1: none yet */
 static avr_irq_t *adc_in[3];
 
 static void load_signal(const char *path) {
@@ -65,11 +72,18 @@ static void load_signal(const char *path) {
 	if (!n_rows) { fprintf(stderr, "%s: no rows\n", path); exit(2); }
 }
 
-/* The firmware started a conversion: at A0, present the next sample's values. */
+/* The firmware started a conversion: at the first A0 of a sample, present the
+ * next sample's values. Further conversions of A0 in a row (oversampling) keep
+ * the values of the row already presented. */
 static void adc_trigger(struct avr_irq_t *irq, uint32_t value, void *param) {
 	(void)irq; (void)param;
 	union { avr_adc_mux_t mux; uint32_t v; } e = { .v = value };
-	if (e.mux.kind != ADC_MUX_SINGLE || e.mux.src != 0) return;
+	int src = e.mux.kind == ADC_MUX_SINGLE ? e.mux.src : -2;
+	int first_of_sample = src == 0 && last_src != 0;
+	last_src = src;
+	if (src != 0) return;
+	raw_conversions++;
+	if (!first_of_sample) return;
 	size_t r = next_row < n_rows ? next_row : n_rows - 1;
 	if (next_row < n_rows) next_row++;
 	rows_used++;
@@ -189,8 +203,8 @@ int main(int argc, char **argv) {
 	flush_out();
 	double wall = now_s() - t0;
 	double sim = (double)avr->cycle / 16e6;
-	fprintf(out, "done sim_s=%.3f wall_s=%.3f speed=%.3f samples=%zu bytes=%llu state=%d\n",
-	        sim, wall, sim / wall, rows_used, bytes_out, state);
+	fprintf(out, "done sim_s=%.3f wall_s=%.3f speed=%.3f samples=%zu raw_conversions=%llu bytes=%llu state=%d\n",
+	        sim, wall, sim / wall, rows_used, raw_conversions, bytes_out, state);
 	fflush(out);
 	while (!stop_requested) pause();
 	close(slave);

@@ -316,6 +316,28 @@ static void test_signal_pattern() {
             "pattern at i=%u rate=%u", i, rate);
     }
   }
+  // All three at once, each channel with its own bits, as the firmware sends
+  // them: the same as test_signal(), at every rate the boards accept and a
+  // few more, around the periods' edges and the wrap of the index.
+  const uint8_t bit_sets[3][3] = {{12, 10, 10}, {10, 10, 10}, {12, 12, 12}};
+  for (uint32_t rate : {0u, 1u, 7u, 100u, 125u, 160u, 199u, 200u, 250u, 320u, 400u, 500u, 625u, 800u, 1000u, 1250u,
+                        1600u, 2000u, 2500u, 3125u, 4000u, 5000u, 65536u, 1000000u}) {
+    uint32_t r = rate ? rate : 1;
+    for (const uint8_t* bits : bit_sets) {
+      for (uint32_t start : {0u, r - 1, 2 * r - 3, 1234567u, 0xFFFFFFFFu - 2 * r, 0xFFFFFFF0u}) {
+        for (uint32_t k = 0; k < 2 * r + 50 && k < 5000; ++k) {
+          uint32_t i = start + k;  // wraps past 2^32 on purpose
+          uint16_t got[3];
+          test_signal_sample(i, rate, bits, got);
+          bool same = got[0] == test_signal(KIND_RAW, i, rate, bits[0]) &&
+                      got[1] == test_signal(KIND_ENV, i, rate, bits[1]) &&
+                      got[2] == test_signal(KIND_FSR, i, rate, bits[2]);
+          CHECK(same, "test_signal_sample at i=%u rate=%u bits %u/%u/%u", i, rate, bits[0], bits[1], bits[2]);
+          if (!same) break;
+        }
+      }
+    }
+  }
 }
 
 struct Sample {

@@ -83,8 +83,12 @@ def board(built: None, tmp_path: Path) -> Iterator[Board]:  # noqa: F811
 def test_the_firmware_answers_every_command(board: Board) -> None:
     hello = board.until(Hello)
     assert isinstance(hello, Hello) and hello.seq == 0 and hello.rate_hz == 1000  # just reset
+    # raw is the sum of four 10-bit conversions: 12 bits, on the same 5 V
+    assert [(c.name, c.adc_bits, c.vref_mv) for c in hello.channels] == [("raw", 12, 5000), ("env", 10, 5000),
+                                                                         ("fsr", 10, 5000)]
     first = board.until(Data)
-    assert isinstance(first, Data) and first.sample_index == 0 and first.samples.shape == (10, 3)
+    assert isinstance(first, Data) and np.all(first.samples == [4 * 511, 0, 0])  # 2500 mV, A0 four times
+    assert first.sample_index == 0 and first.samples.shape == (10, 3)
 
     board.send(Opcode.PING, struct.pack("<Q", 0x1122334455667788))
     pong = board.until(Pong)
@@ -111,8 +115,9 @@ def test_the_firmware_answers_every_command(board: Board) -> None:
     ack = board.until(Ack)
     assert isinstance(ack, Ack) and ack.opcode == Opcode.TEST_SIGNAL and ack.code == AckCode.OK
 
-    # The test signal, bit for bit, for every frame after its ACK; at 2 kHz
-    # with no overflow and a device clock at 500 us a sample.
+    # The test signal, bit for bit, each channel over the bits HELLO gave it,
+    # for every frame after its ACK; at 2 kHz with no overflow and a device
+    # clock at 500 us a sample.
     data: list[Data] = []
     for f in board.frames(30.0):  # 1 s of device time, however fast simavr runs here
         if isinstance(f, Data):
@@ -121,7 +126,7 @@ def test_the_firmware_answers_every_command(board: Board) -> None:
                 break
     assert len(data) == 200
     for f in data:
-        assert np.array_equal(f.samples, pattern_samples(f.sample_index, 10, 2000, 1023))
+        assert np.array_equal(f.samples, pattern_samples(f.sample_index, 10, 2000, (12, 10, 10)))
     index = np.array([f.sample_index for f in data])
     t0 = np.array([f.t0_us for f in data], dtype=np.int64)
     assert np.all(np.diff(index) == 10)
