@@ -174,7 +174,8 @@ def test_the_daemon_reads_every_sample_of_the_firmware_on_simavr(built: None, tm
 
 def _as_sent(counts: np.ndarray) -> np.ndarray:
     """What the firmware sends for these 10-bit counts: raw times four (the sum of four equal conversions)."""
-    return counts * np.array([RAW_SUM, 1, 1])
+    sent: np.ndarray = counts * np.array([RAW_SUM, 1, 1])
+    return sent
 
 
 def _events(messages: list[dict[str, object]]) -> list[tuple[object, object]]:
