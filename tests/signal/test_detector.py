@@ -207,10 +207,10 @@ def test_a_steady_hold_with_sway_flags_nothing_and_a_regrip_step_is_not_a_twitch
     assert [e.kind for e in detect_offline(emg, force, RATE)] == ["press"]
 
 
-def _uno_totals(raw_sum: int) -> dict[str, list[int]]:
+def _uno_totals(sums: tuple[int, int, int]) -> dict[str, list[int]]:
     totals = {"ltr": [0, 0, 0], "twitch": [0, 0, 0]}
     for seed in (404, 505, 606):
-        emg, force, sim = simulated(seed, 240.0, adc_bits=10, raw_sum=raw_sum)
+        emg, force, sim = simulated(seed, 240.0, adc_bits=10, sums=sums)
         truth = sim.truth_until(239.0)
         events = detect_offline(emg, force, RATE)
         for kind, total in totals.items():
@@ -223,7 +223,7 @@ def test_a_10_bit_uno_summing_four_conversions_finds_the_twitches_one_conversion
     """At 5 V one 10-bit code is 24 uV at the skin, more than the EMG noise: the
     quantization is the noise. Four conversions, dithered by the ADC's own noise,
     halve it (the firmware sends their sum); the sessions are otherwise the same."""
-    one, four = _uno_totals(1), _uno_totals(4)
+    one, four = _uno_totals((1, 1, 1)), _uno_totals((4, 1, 1))
     assert f1(*four["ltr"]) >= 0.97, four
     assert f1(*four["twitch"]) >= 0.9, four
     # Measured: 14 of 21 twitches with one conversion, 19 with four.

@@ -18,12 +18,15 @@ from twitchd.sim import sensors, shapes
 
 Array = npt.NDArray[np.float64]
 
-#: The AVR firmware sends the raw channel as the sum of four 10-bit conversions
-#: (Atmel AVR121 oversampling: 4^n conversions for n more bits), which halves
-#: the quantization noise that a 24 uV step at the skin puts on the EMG; up to
-#: this rate the four fit in one sample period, above it one conversion times
-#: four keeps the channel's scale (firmware/twitch_sensor/board_avr.h).
-AVR_RAW_SUM = 4
+#: Conversions the AVR firmware sums into each sample of raw, env and fsr:
+#: raw is the sum of four 10-bit conversions (Atmel AVR121 oversampling: 4^n
+#: conversions for n more bits). At 5 V one code is 24 uV at the skin, more
+#: than the EMG noise, and four dithered conversions halve that quantization
+#: noise. Up to AVR_OVERSAMPLE_MAX_HZ they fit in one sample period; above it
+#: one conversion times four keeps the channel's scale
+#: (firmware/twitch_sensor/board_avr.h). Summing fsr too is measured in
+#: docs/detector.md and not shipped.
+AVR_SUMS = (4, 1, 1)
 AVR_OVERSAMPLE_MAX_HZ = 2000
 #: The ADC's own noise per conversion, in codes: a steady input reads as a
 #: code or two. The value is assumed, not measured on a board (docs/detector.md
@@ -50,9 +53,9 @@ class SimConfig:
     #: Non-empty: no patient; the sensor sits on a bench and these weights (N)
     #: are placed on it one after another, as in ``twitchd calibrate``.
     rig_weights_n: tuple[float, ...] = ()
-    #: Conversions' worth summed into each raw sample (the channel then spans
-    #: ``adc_bits + log2(raw_sum)`` bits): 1, or AVR_RAW_SUM as the AVR firmware sends.
-    raw_sum: int = 1
+    #: Conversions' worth summed into each sample of raw, env and fsr (a channel
+    #: then spans ``adc_bits + log2(sum)`` bits): ones, or AVR_SUMS as the AVR firmware sends.
+    sums: tuple[int, int, int] = (1, 1, 1)
 
     @property
     def full_scale(self) -> int:
@@ -62,19 +65,19 @@ class SimConfig:
     @property
     def channel_bits(self) -> tuple[int, int, int]:
         """Bits of raw, env and fsr as the board declares them in HELLO."""
-        return (self.adc_bits + (self.raw_sum.bit_length() - 1), self.adc_bits, self.adc_bits)
+        raw, env, fsr = (self.adc_bits + s.bit_length() - 1 for s in self.sums)
+        return raw, env, fsr
 
-    @property
-    def raw_conversions(self) -> int:
-        """Conversions of the raw channel actually taken per sample at this rate."""
-        return self.raw_sum if self.rate_hz <= AVR_OVERSAMPLE_MAX_HZ else 1
+    def conversions(self, channel: int) -> int:
+        """Conversions of a channel actually taken per sample at this rate."""
+        return self.sums[channel] if self.rate_hz <= AVR_OVERSAMPLE_MAX_HZ else 1
 
     @classmethod
     def board(cls, adc_bits: int, **kw: Any) -> SimConfig:
-        """A session on one of the two boards: 10 bits is an AVR at 5 V (raw oversampled
+        """A session on one of the two boards: 10 bits is an AVR at 5 V (raw summed
         as its firmware does), 12 an ESP32 at 3.3 V."""
         if adc_bits == 10:
-            kw.setdefault("raw_sum", AVR_RAW_SUM)
+            kw.setdefault("sums", AVR_SUMS)
             return cls(adc_bits=10, supply_v=5.0, **kw)
         return cls(adc_bits=adc_bits, supply_v=3.3, **kw)
 
@@ -239,7 +242,8 @@ class SessionSimulator:
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = cfg = config or SimConfig()
         self.rng = np.random.default_rng(cfg.seed)
-        self._oversample_rng = np.random.default_rng([cfg.seed, AVR_RAW_SUM])
+        # A stream of its own for the further conversions of summed channels (see read).
+        self._oversample_rng = np.random.default_rng([cfg.seed, 4])
         self.truth: list[TruthEvent] = []
         self._made_s = 0.0
         self._emg = np.zeros(0)
@@ -312,14 +316,17 @@ class SessionSimulator:
         volts = np.stack([raw + cfg.supply_v / 2, env, fsr], axis=1)
         codes = volts / cfg.supply_v * cfg.full_scale
         counts = np.clip(np.rint(codes + self.rng.normal(0, ADC_NOISE_LSB, (n, 3))), 0, cfg.full_scale)
-        if cfg.raw_sum > 1:
-            # The further conversions of the raw pin follow within ~0.2 ms: the
-            # same voltage (the MyoWare's output is band-limited) and fresh ADC noise.
-            # Their noise has a generator of its own, so a session's scenes do not
-            # depend on how many conversions the board takes.
-            extra = codes[:, 0] + self._oversample_rng.normal(0, ADC_NOISE_LSB, (cfg.raw_conversions - 1, n))
-            counts[:, 0] += np.clip(np.rint(extra), 0, cfg.full_scale).sum(axis=0)
-            counts[:, 0] *= cfg.raw_sum // cfg.raw_conversions
+        for c, total in enumerate(cfg.sums):
+            if total == 1:
+                continue
+            # The further conversions of a pin follow within ~0.2 ms: the same
+            # voltage (the MyoWare's output is band-limited, force is slow) and
+            # fresh ADC noise. Their noise has a generator of its own, so a
+            # session's scenes do not depend on how many conversions the board takes.
+            k = cfg.conversions(c)
+            extra = codes[:, c] + self._oversample_rng.normal(0, ADC_NOISE_LSB, (k - 1, n))
+            counts[:, c] += np.clip(np.rint(extra), 0, cfg.full_scale).sum(axis=0)
+            counts[:, c] *= total // k
         return counts.astype(np.uint16)
 
     def truth_until(self, t_s: float) -> list[TruthEvent]:
