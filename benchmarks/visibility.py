@@ -45,10 +45,10 @@ def peaks_over_reach(rate: int, bits: int, mains: float, snr: str, seed: int, mi
     cfg = SimConfig.board(bits, seed=seed, rate_hz=rate, mains_hz=mains, snr=snr)
     sim = SessionSimulator(cfg)
     counts = sim.read(int(minutes * 60 * rate))
-    lsb = cfg.supply_v / cfg.full_scale
+    lsb = cfg.volts_per_count
     params = DetectorParams()
     volts = counts.astype(np.float64) * lsb
-    _, band = Detector(rate, params, adc_lsb_v=lsb).process(volts[:, 0], sensors.fsr_newtons(volts[:, 2], cfg.supply_v))
+    _, band = Detector(rate, params, adc_lsb_v=lsb[0]).process(volts[:, 0], sensors.fsr_newtons(volts[:, 2], cfg.supply_v))
     e = energy(band, rate, params)
     truth = sim.truth_until(minutes * 60 - 1.0)
     quiet = np.ones(len(e), dtype=bool)

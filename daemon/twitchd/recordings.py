@@ -89,7 +89,7 @@ def simulate_csv(cfg: SimConfig, duration_s: float, out: Path) -> tuple[Path, li
     """A simulated recording as the daemon would calibrate it, and its truth beside it."""
     sim = SessionSimulator(cfg)
     n = int(round(duration_s * cfg.rate_hz))
-    lsb = cfg.supply_v / ((1 << np.array(cfg.channel_bits)) - 1)  # counts to volts as the daemon scales them
+    lsb = cfg.volts_per_count
     truth_path = out.with_name(out.stem + ".truth.jsonl")
     columns = ("time_s", "emg_v", "env_v", "force_n")
     with out.open("w", newline="") as fh:

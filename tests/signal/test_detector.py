@@ -21,7 +21,7 @@ def simulated(seed: int, seconds: float, adc_bits: int = 12, **cfg: object) -> t
     """A session on the board with that ADC, scaled to volts and newtons as the daemon does."""
     sim = SessionSimulator(SimConfig.board(adc_bits, seed=seed, **cfg))
     counts = sim.read(int(seconds * sim.config.rate_hz))
-    lsb = sim.config.supply_v / ((1 << np.array(sim.config.channel_bits)) - 1)
+    lsb = sim.config.volts_per_count
     emg = counts[:, 0] * lsb[0]
     force = sensors.fsr_newtons(counts[:, 2] * lsb[2], sim.config.supply_v)
     return emg, force, sim

@@ -68,6 +68,11 @@ class SimConfig:
         raw, env, fsr = (self.adc_bits + s.bit_length() - 1 for s in self.sums)
         return raw, env, fsr
 
+    @property
+    def volts_per_count(self) -> npt.NDArray[np.float64]:
+        """Each channel's step as the daemon scales it: vref / (2^bits - 1)."""
+        return self.supply_v / ((1 << np.array(self.channel_bits)) - 1)
+
     def conversions(self, channel: int) -> int:
         """Conversions of a channel actually taken per sample at this rate."""
         return self.sums[channel] if self.rate_hz <= AVR_OVERSAMPLE_MAX_HZ else 1
