@@ -37,6 +37,7 @@ const uint8_t ADC_BITS = 10;
 // reference itself (USB's 5 V is 4.75-5.25 V) and of the MyoWare's gain.
 const uint8_t RAW_OVERSAMPLE = 4;
 const uint8_t RAW_BITS = 12;
+static_assert(1 << (RAW_BITS - ADC_BITS) == RAW_OVERSAMPLE, "RAW_BITS must span the sum of the conversions");
 const uint32_t OVERSAMPLE_MAX_HZ = 2000;
 const uint16_t VREF_MV = 5000;  // AVcc reference = the FSR divider's supply
 const uint32_t DEFAULT_RATE_HZ = 1000;
@@ -99,7 +100,7 @@ ISR(ADC_vect) {
       ADCSRA |= _BV(ADSC);
       return;
     }
-    if (avr_raw_repeat == 0) v = static_cast<uint16_t>(v << 2);  // one conversion, on the same scale
+    if (avr_raw_repeat == 0) v = static_cast<uint16_t>(v * RAW_OVERSAMPLE);  // one conversion, same scale
   }
   avr_sample.v[c] = v;
   if (++c < 3) {
@@ -138,10 +139,8 @@ inline void sampling_start(uint32_t rate, uint32_t first_index) {
 inline void board_begin() {
   Serial.begin(LINK_BAUD);
   DIDR0 = _BV(ADC0D) | _BV(ADC1D) | _BV(ADC2D);  // analog pins: no digital input buffer
-  // ADC clock 16 MHz / 64 = 250 kHz: 52 us a conversion, so six (A0 four
-  // times, A1, A2) fit at 2 kHz and three at 4 kHz, while keeping the ADC
-  // close to its full-resolution range (<= 200 kHz; 250 kHz costs well
-  // under 1 LSB).
+  // ADC clock 16 MHz / 64 = 250 kHz (timing: top of this file), close to
+  // the ADC's full-resolution range (<= 200 kHz; 250 kHz costs well under 1 LSB).
   // No ADIE yet: board_device_id() polls the ADC; sampling_start() enables it.
   ADCSRA = _BV(ADEN) | _BV(ADPS2) | _BV(ADPS1);
 }

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.firmware.test_firmware_in_the_loop import ELF, HARNESS, built  # noqa: F401  (fixture)
+from tests.firmware.test_firmware_in_the_loop import CHANNELS, ELF, HARNESS, RAW_SUM, built  # noqa: F401  (fixture)
 from twitchd.protocol import Ack, AckCode, Command, Data, Hello, Opcode, Pong, Status, StreamDecoder, encode_frame
 from twitchd.protocol.frames import Frame
 from twitchd.sim.device import pattern_samples
@@ -84,10 +84,9 @@ def test_the_firmware_answers_every_command(board: Board) -> None:
     hello = board.until(Hello)
     assert isinstance(hello, Hello) and hello.seq == 0 and hello.rate_hz == 1000  # just reset
     # raw is the sum of four 10-bit conversions: 12 bits, on the same 5 V
-    assert [(c.name, c.adc_bits, c.vref_mv) for c in hello.channels] == [("raw", 12, 5000), ("env", 10, 5000),
-                                                                         ("fsr", 10, 5000)]
+    assert [(c.name, c.adc_bits, c.vref_mv) for c in hello.channels] == list(CHANNELS)
     first = board.until(Data)
-    assert isinstance(first, Data) and np.all(first.samples == [4 * 511, 0, 0])  # 2500 mV, A0 four times
+    assert isinstance(first, Data) and np.all(first.samples == [RAW_SUM * 511, 0, 0])  # 2500 mV, A0 four times
     assert first.sample_index == 0 and first.samples.shape == (10, 3)
 
     board.send(Opcode.PING, struct.pack("<Q", 0x1122334455667788))
@@ -126,7 +125,7 @@ def test_the_firmware_answers_every_command(board: Board) -> None:
                 break
     assert len(data) == 200
     for f in data:
-        assert np.array_equal(f.samples, pattern_samples(f.sample_index, 10, 2000, (12, 10, 10)))
+        assert np.array_equal(f.samples, pattern_samples(f.sample_index, 10, 2000, (CHANNELS[0][1], CHANNELS[1][1], CHANNELS[2][1])))
     index = np.array([f.sample_index for f in data])
     t0 = np.array([f.t0_us for f in data], dtype=np.int64)
     assert np.all(np.diff(index) == 10)

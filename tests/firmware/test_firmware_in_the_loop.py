@@ -58,6 +58,13 @@ def built() -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
+def write_signal(path: Path, counts: np.ndarray) -> Path:
+    """A signal file for the harness: each 10-bit count as the smallest whole mV
+    that simavr's ADC (floor of mV x 1023 / 5000) reads back as exactly that count."""
+    np.savetxt(path, (counts * 5000 + FULL_SCALE - 1) // FULL_SCALE, fmt="%d")
+    return path
+
+
 def _signal(tmp: Path) -> tuple[Path, np.ndarray, list[dict[str, float]]]:
     """A simulated session: the 10-bit ADC counts it stands for, and a signal file for the harness.
 
@@ -75,9 +82,7 @@ def _signal(tmp: Path) -> tuple[Path, np.ndarray, list[dict[str, float]]]:
     d = np.genfromtxt(csv, delimiter=",", names=True)
     volts = np.stack([d["emg_v"], d["env_v"], fsr_volts(d["force_n"], SUPPLY_V)], axis=1)
     counts = np.clip(np.rint(volts / SUPPLY_V * FULL_SCALE), 0, FULL_SCALE).astype(np.int64)
-    mv = (counts * 5000 + FULL_SCALE - 1) // FULL_SCALE  # ceil: floor(mv * 1023 / 5000) == count
-    path = tmp / "signal.txt"
-    np.savetxt(path, mv, fmt="%d")
+    path = write_signal(tmp / "signal.txt", counts)
     truth = [json.loads(line) for line in csv.with_name("session.truth.jsonl").read_text().splitlines()]
     return path, counts, truth
 

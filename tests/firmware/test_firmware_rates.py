@@ -25,13 +25,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.firmware.test_firmware_in_the_loop import ELF, HARNESS, built  # noqa: F401  (fixture)
+from tests.firmware.test_firmware_in_the_loop import (  # noqa: F401  (built: the fixture)
+    CHANNELS, ELF, FULL_SCALE, HARNESS, RAW_SUM, built, write_signal,
+)
 from twitchd.protocol import Command, Data, Hello, Opcode, Status, StreamDecoder, encode_frame
 
 pytestmark = pytest.mark.firmware
 
 SECONDS = float(os.environ.get("TWITCHD_SIMAVR_SECONDS", "3"))
-FULL_SCALE = 1023
 ROWS = 1024  # the raw count of row k is k % 1024: consecutive samples step by one
 
 
@@ -39,10 +40,7 @@ def _signal(tmp: Path, rows: int) -> Path:
     """Row k: raw reads k % 1024, env (5k) % 1024, fsr 512, each as the smallest mV simavr floors back to it."""
     k = np.arange(rows, dtype=np.int64)
     counts = np.stack([k % ROWS, (5 * k) % ROWS, np.full(rows, 512)], axis=1)
-    mv = (counts * 5000 + FULL_SCALE - 1) // FULL_SCALE
-    path = tmp / "ramp.txt"
-    np.savetxt(path, mv, fmt="%d")
-    return path
+    return write_signal(tmp / "ramp.txt", counts)
 
 
 @pytest.mark.parametrize(("rate", "raw_conversions"), [(2000, 4), (4000, 1)])
@@ -101,8 +99,7 @@ def test_the_firmware_loses_no_sample_at_its_tightest_rates(built: None, tmp_pat
     assert summary.startswith(b"done ") and "raw_conversions" in figures, summary
 
     assert len(hellos) == 2 and hellos[1].rate_hz == rate
-    assert [(c.name, c.adc_bits, c.vref_mv) for c in hellos[1].channels] == \
-        [("raw", 12, 5000), ("env", 10, 5000), ("fsr", 10, 5000)]
+    assert [(c.name, c.adc_bits, c.vref_mv) for c in hellos[1].channels] == list(CHANNELS)
     index = np.array([f.sample_index for f in data])
     n = int(sum(len(f.samples) for f in data))
     lost = int(index[-1] + len(data[-1].samples) - n - index[0])
@@ -114,8 +111,8 @@ def test_the_firmware_loses_no_sample_at_its_tightest_rates(built: None, tmp_pat
 
     # One row per sample however many conversions of A0 it takes, sent as 4 x the count.
     s = np.concatenate([f.samples for f in data]).astype(np.int64)
-    assert np.all(s[:, 0] % 4 == 0) and np.all(s[:, 0] <= 4 * FULL_SCALE)
-    row = s[:, 0] // 4
+    assert np.all(s[:, 0] % RAW_SUM == 0) and np.all(s[:, 0] <= RAW_SUM * FULL_SCALE)
+    row = s[:, 0] // RAW_SUM
     assert np.all(np.diff(row) % ROWS == 1)
     assert np.array_equal(s[:, 1], (5 * row) % ROWS) and np.all(s[:, 2] == 512)
     # The harness saw the conversions of A0 this rate calls for. Since boot it
