@@ -1,9 +1,13 @@
 """Fan-out from the device pipelines to every consumer, never waiting on one.
 
-Each consumer has its own bounded mailbox. Display data (traces, status) is
-dropped oldest-first when a consumer lags; events are never dropped silently:
-a consumer that lets thousands of events pile up is cut off and told so, and
-can catch up from the event history (``GET /api/events?since=``).
+Each consumer has its own bounded mailbox. Traces (and provisional flags) are
+dropped oldest-first when a consumer lags. A message that says how something
+*is* (a device's status, the recording's state) is only ever replaced by a
+newer one of its kind, never pushed out by traces: a loop that falls behind
+hands a viewer hundreds of traces at once, and "recording failed: disk full"
+must still reach the screen. Events are never dropped silently: a consumer
+that lets thousands of events pile up is cut off and told so, and can catch up
+from the event history (``GET /api/events?since=``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ Message = dict[str, Any]
 #: ~10 s of traces for one device at 20 messages/s: a browser tab in the
 #: background catches up on recent data instead of replaying minutes of lag.
 MAX_PENDING_DISPLAY = 200
+#: Display kinds where only the newest per device matters (see the module docstring).
+STATE_KINDS = frozenset({"status", "recording", "removed"})
 #: Events a consumer may leave unread before it is declared too slow.
 MAX_PENDING_EVENTS = 5000
 #: Events kept for /api/events (hours of a normal session).
@@ -31,15 +37,21 @@ class Subscriber:
 
     def __init__(self) -> None:
         self._display: collections.deque[Message] = collections.deque(maxlen=MAX_PENDING_DISPLAY)
+        self._states: dict[tuple[str, object], Message] = {}
         self._events: collections.deque[Message] = collections.deque()
         self._ready = asyncio.Event()
         self.dropped_display = 0
         self.overflowed = False
 
     def offer_display(self, msg: Message) -> None:
-        if len(self._display) == self._display.maxlen:
-            self.dropped_display += 1
-        self._display.append(msg)
+        if msg.get("kind") in STATE_KINDS:
+            key = (msg["kind"], msg.get("device"))
+            self._states.pop(key, None)  # re-inserted at the end: the dict keeps publication order
+            self._states[key] = msg
+        else:
+            if len(self._display) == self._display.maxlen:
+                self.dropped_display += 1
+            self._display.append(msg)
         self._ready.set()
 
     def offer_event(self, msg: Message) -> None:
@@ -50,12 +62,18 @@ class Subscriber:
         self._ready.set()
 
     async def get(self) -> list[Message]:
-        """Everything pending, events first (they matter more than a frame of trace)."""
+        """Everything pending: events, then states, then traces and flags.
+
+        What matters most goes first: a viewer that is behind drains a batch one
+        message per loop turn, and a frame of trace can wait behind "disk full".
+        (A trace of a device already removed is ignored by the dashboard.)
+        """
         await self._ready.wait()
         self._ready.clear()
-        out = list(self._events) + list(self._display)
+        out = list(self._events) + list(self._states.values()) + list(self._display)
         self._events.clear()
         self._display.clear()
+        self._states.clear()
         return out
 
 
