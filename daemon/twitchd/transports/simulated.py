@@ -27,6 +27,11 @@ USAGE = ("simulated[:seed=0-4294967295,rate=250-4000,bits=10|12,mains=50|60,snr=
 #: How often the simulated board hands over bytes (a USB-serial adapter with a
 #: low latency timer delivers every few ms; 10 ms keeps the loop light).
 TICK_S = 0.01
+#: The most host time one read hands over. A real link's read returns what its
+#: buffer holds, so a loop that fell behind gets a bounded chunk, never one read
+#: that holds the loop for seconds (at speed=40 a second of catch-up is 80 000
+#: samples). When the host cannot keep up, the simulated session runs slower.
+MAX_READ_S = 0.05
 
 
 class SimulatedTransport(Transport):
@@ -69,8 +74,7 @@ class SimulatedTransport(Transport):
             raise TransportError("simulated sensor is not open")
         await asyncio.sleep(TICK_S)
         now = time.monotonic()
-        # Cap the catch-up so a paused loop (debugger, suspend) is not a flood.
-        elapsed = min(now - self._last, 1.0)
+        elapsed = min(now - self._last, MAX_READ_S)
         self._last = now
         return self.device.advance(elapsed * self.speed)
 
