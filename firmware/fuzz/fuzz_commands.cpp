@@ -30,14 +30,19 @@
 //   2 MHz), Timer1 runs at it exactly when streaming, and HELLO/STATUS say so;
 // - the sample ring never holds more than RING_SIZE samples, and a sample is
 //   either queued or counted as an overflow;
-// - every sample is the conversion chain its rate calls for, on AVcc: A0 four
-//   times, A1, A2 up to 2 kHz, A0 once above; the harness's ADC reads a
-//   different value at every conversion;
+// - every sample is the conversion chain its rate calls for, on AVcc, each
+//   pin selected before its conversion starts: A0 x8, A1, A2 x4 up to 1 kHz;
+//   A0 x4, A1, A2 x2 up to 2 kHz; A0, A1, A2 once above. The harness's ADC
+//   reads a different value at every conversion;
 // - every DATA frame carries samples really taken in the current run of
 //   sampling, with their own timestamps and ADC values (raw: the sum of its
-//   four conversions, or the one times four), or the test signal over each
-//   channel's declared bits (HELLO: raw 12, env and fsr 10), in order, each
-//   once, with gaps only where overflows were counted; no DATA after STOP.
+//   conversions of A0 times 1, 2 or 8, so always on the scale of eight; fsr:
+//   of A2 times 1, 2 or 4, on the scale of four), or the test signal over
+//   each channel's declared bits (HELLO: raw 13, env 10, fsr 12), in order,
+//   each once, with gaps only where overflows were counted; no DATA after STOP.
+// The conversion counts, sums and bits are written out here from
+// docs/protocol.md and firmware/README.md, never read from board_avr.h, so a
+// wrong table there shows.
 //
 // make -C firmware fuzz FUZZ_SECONDS=60 builds and runs it (see ../README.md).
 // With TWITCH_FUZZ_DUMP=FILE set, every frame written is appended to FILE, so
@@ -96,14 +101,22 @@ uint16_t adc_value(uint32_t tick, uint8_t channel, uint8_t k) {
   return static_cast<uint16_t>(((tick * 2654435761u) ^ (channel * 40503u) ^ (k * 2246822519u)) >> 9 & 0x3FF);
 }
 
-// What DATA must carry for a channel: raw is the sum of the four conversions
-// of A0 up to 2 kHz, the one conversion times four above (12 bits either way).
+// Conversions of A0, A1, A2 in each sample at `rate`: as many as fit.
+uint8_t conversions(uint32_t rate, uint8_t c) {
+  static const uint8_t up_to_1k[3] = {8, 1, 4}, up_to_2k[3] = {4, 1, 2}, above[3] = {1, 1, 1};
+  return rate <= 1000 ? up_to_1k[c] : rate <= 2000 ? up_to_2k[c] : above[c];
+}
+// Every channel at every rate is on the scale of its largest sum (raw 0..8184,
+// 13 bits; env 0..1023, 10; fsr 0..4092, 12), so the scale never changes.
+const uint8_t FULL_SUM[3] = {8, 1, 4};
+
+// What DATA must carry for a channel: the sum of its pin's conversions,
+// times what brings that many to the full sum.
 uint16_t sample_value(uint32_t tick, uint8_t c, uint32_t rate) {
-  if (c != 0) return adc_value(tick, c, 0);
-  if (rate > 2000) return static_cast<uint16_t>(adc_value(tick, 0, 0) * 4);
+  const uint8_t n = conversions(rate, c);
   uint32_t sum = 0;
-  for (uint8_t k = 0; k < 4; ++k) sum += adc_value(tick, 0, k);
-  return static_cast<uint16_t>(sum);
+  for (uint8_t k = 0; k < n; ++k) sum += adc_value(tick, c, k);
+  return static_cast<uint16_t>(sum * (FULL_SUM[c] / n));
 }
 
 uint32_t now_us() { return start_us + static_cast<uint32_t>(clock2 / 2); }
@@ -119,25 +132,29 @@ void sample_tick() {
   TIMER1_COMPA_vect();
   REQUIRE(avr_busy, "Timer1 ISR did not start a conversion");
   uint32_t index = avr_sample.index;
-  // The ADC converts whatever pin ADMUX selects when ADSC is set, and
-  // interrupts; the chain must be A0 four times (once above 2 kHz), A1, A2.
+  // The ADC converts the pin ADMUX selected when ADSC was set, and
+  // interrupts; the chain must be A0, A1, A2, each as many times as the rate
+  // calls for, back to back.
   const uint32_t rate = 2000000u / (OCR1A + 1u);  // what Timer1 really runs at
-  const uint8_t want_pins[6] = {0, 0, 0, 0, 1, 2};
-  const uint8_t conversions = rate > 2000 ? 3 : 6;
-  uint8_t seen = 0, k_raw = 0;
+  uint8_t want_pins[16], chain = 0;
+  for (uint8_t c = 0; c < 3; ++c) {
+    for (uint8_t k = 0; k < conversions(rate, c); ++k) want_pins[chain++] = c;
+  }
+  uint8_t seen = 0, k_pin[3] = {0, 0, 0};
   while (avr_busy) {
-    REQUIRE(seen < conversions, "sample %u: more than %u conversions", index, conversions);
+    REQUIRE(seen < chain, "sample %u at %u Hz: more than %u conversions", index, rate, chain);
     REQUIRE(ADCSRA.value & _BV(ADSC), "sample %u: conversion %u never started", index, seen);
-    REQUIRE((ADMUX & 0xC0) == _BV(REFS0), "sample %u: reference is not AVcc (ADMUX %02x)", index, ADMUX);
-    uint8_t pin = ADMUX & 0x0F;
-    uint8_t want = conversions == 6 ? want_pins[seen] : static_cast<uint8_t>(seen);
-    REQUIRE(pin == want, "sample %u: conversion %u of pin A%u, should be A%u", index, seen, pin, want);
+    const uint8_t mux = ADCSRA.mux;  // as the conversion started
+    REQUIRE((mux & 0xC0) == _BV(REFS0), "sample %u: reference is not AVcc (ADMUX %02x)", index, mux);
+    uint8_t pin = mux & 0x0F;
+    REQUIRE(pin == want_pins[seen], "sample %u at %u Hz: conversion %u of pin A%u, should be A%u", index, rate, seen,
+            pin, want_pins[seen]);
     ADCSRA.value = static_cast<uint8_t>(ADCSRA.value & ~_BV(ADSC));
-    ADC = adc_value(ticks, pin, pin == 0 ? k_raw++ : 0);
+    ADC = adc_value(ticks, pin, k_pin[pin]++);
     ADC_vect();
     ++seen;
   }
-  REQUIRE(seen == conversions, "sample %u: %u conversions, should be %u", index, seen, conversions);
+  REQUIRE(seen == chain, "sample %u at %u Hz: %u conversions, should be %u", index, rate, seen, chain);
   REQUIRE(!(ADCSRA.value & _BV(ADSC)), "sample %u: a conversion started after the last", index);
   uint8_t after = sample_ring.size();
   REQUIRE(after <= RING_SIZE, "ring holds %u samples, more than %u", after, RING_SIZE);
@@ -329,9 +346,10 @@ struct In {
   void end(const char* what) const { REQUIRE(at == n, "%s: %zu bytes after the payload", what, n - at); }
 };
 
-// docs/protocol.md, over each channel's declared full scale: raw 12 bits, env and fsr 10.
+// docs/protocol.md, over each channel's declared full scale: raw 13 bits, env 10, fsr 12.
 uint16_t expected_test_signal(uint8_t c, uint32_t i, uint32_t rate) {
-  const uint32_t F = c == 0 ? 4095 : 1023, R = rate;
+  const uint32_t full_scale[3] = {8191, 1023, 4095};
+  const uint32_t F = full_scale[c], R = rate;
   const uint32_t hp = R / 200 > 1 ? R / 200 : 1;
   if (c == 0) return static_cast<uint16_t>((i / hp) % 2 == 0 ? F / 2 + F / 8 : F / 2 - F / 8);
   if (c == 1) return static_cast<uint16_t>((i % R) * F / R);
@@ -374,7 +392,7 @@ void check_hello(In& in) {
   uint8_t n = in.u8("HELLO");
   REQUIRE(n == 3, "HELLO: %u channels", n);
   const char* names[3] = {"raw", "env", "fsr"};
-  const uint8_t bits[3] = {12, 10, 10};  // raw: the sum of four 10-bit conversions
+  const uint8_t bits[3] = {13, 10, 12};  // the spans of 8, 1 and 4 10-bit conversions
   for (int c = 0; c < 3; ++c) {
     in.str("HELLO channel", name, sizeof name);
     REQUIRE(std::strcmp(name, names[c]) == 0, "HELLO channel %d is %s", c, name);
@@ -502,13 +520,16 @@ void reset(uint8_t scene) {
     fake_eeprom[0x3F4] = static_cast<uint8_t>(PROGRAMMED_ID);
   }
   // Power-on: registers, the ISRs' state, the ring, and the firmware's globals.
-  ADCSRA.value = 0;
+  ADCSRA.value = ADCSRA.mux = 0;
   ADMUX = ADCL = ADCH = DIDR0 = TCNT0 = TCCR1A = TCCR1B = TIFR1 = TIMSK1 = 0;
   SREG = 0x80;
   ADC = 0;
   TCNT1 = OCR1A = 0;
   avr_next_index = 0;
-  avr_channel = 0;
+  avr_channel = avr_left = 0;
+  avr_sum = 0;
+  std::memset(avr_repeat, 0, sizeof avr_repeat);
+  std::memset(avr_scale, 0, sizeof avr_scale);
   avr_busy = false;
   avr_sample = Sample();
   new (&sample_ring) twitch::SampleRing<Sample, RING_SIZE>();

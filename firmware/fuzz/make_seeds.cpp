@@ -73,9 +73,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   uint16_t seq = 100;
+  // The conversion chain has three tiers (firmware/README.md): A0 x8, A1,
+  // A2 x4 up to 1 kHz; A0 x4, A1, A2 x2 up to 2 kHz; each pin once above.
+  // Each tier's slowest and fastest rate.
   seeds.push_back({"rate_100", command(seq++, twitch::OP_SET_RATE, u32(100))});
-  seeds.push_back({"rate_2000", command(seq++, twitch::OP_SET_RATE, u32(2000))});  // the fastest with A0 four times
-  seeds.push_back({"rate_2500", command(seq++, twitch::OP_SET_RATE, u32(2500))});  // the slowest with A0 once
+  seeds.push_back({"rate_1000", command(seq++, twitch::OP_SET_RATE, u32(1000))});
+  seeds.push_back({"rate_1250", command(seq++, twitch::OP_SET_RATE, u32(1250))});
+  seeds.push_back({"rate_2000", command(seq++, twitch::OP_SET_RATE, u32(2000))});
+  seeds.push_back({"rate_2500", command(seq++, twitch::OP_SET_RATE, u32(2500))});
   seeds.push_back({"rate_4000", command(seq++, twitch::OP_SET_RATE, u32(4000))});
   seeds.push_back({"rate_3200", command(seq++, twitch::OP_SET_RATE, u32(3200))});
   seeds.push_back({"rate_5000_bad", command(seq++, twitch::OP_SET_RATE, u32(5000))});
@@ -99,16 +104,29 @@ int main(int argc, char** argv) {
     session.push_back(0);  // idle filler
   }
 
+  // Every tier in one input, from the boot's 1 kHz: a byte per pass of
+  // loop() and 10 ms after each, so each rate runs ~100 ms and DATA of real
+  // ADC samples goes out at each (scene 0x28).
+  Bytes tiers;
+  uint16_t tseq = 200;
+  for (uint32_t rate : {2000u, 4000u, 1250u, 100u, 2500u, 800u, 1000u}) {
+    Bytes c = command(tseq++, twitch::OP_SET_RATE, u32(rate));
+    tiers.insert(tiers.end(), c.begin(), c.end());
+  }
+
   bool ok = true;
-  size_t n_seeds = seeds.size();
+  size_t n_seeds = seeds.size() + 1;
   for (const auto& s : seeds) ok &= write_seed(dir, s.first, 0x00, s.second);
-  // Good rates again with the whole command in one pass and 2 ms after each,
-  // so that DATA of real ADC samples is sent at the new rate: the conversion
-  // chain differs on each side of 2 kHz.
+  ok &= write_seed(dir, "rate_every_tier", 0x28, tiers);
+  // Good rates again with the whole command in one pass and then 2 ms or
+  // 50 ms after each pass, so that DATA of real ADC samples is sent at the
+  // new rate (a frame is 10 samples: 10 ms at 1 kHz, 100 ms at 100 Hz): the
+  // conversion chain differs in each tier.
   for (const auto& s : seeds) {
     if (s.first.compare(0, 5, "rate_") != 0 || s.first.find("_bad") != std::string::npos) continue;
     ok &= write_seed(dir, s.first + "_sampled", 0x27, s.second);
-    ++n_seeds;
+    ok &= write_seed(dir, s.first + "_sampled_slowly", 0x37, s.second);
+    n_seeds += 2;
   }
   // Scenes: bytes per pass x idle time (bits 3-5) x clock near its wrap x blank EEPROM.
   const uint8_t scenes[] = {0x00, 0x07, 0x1A, 0x2B, 0x35, 0x3C, 0x48, 0x91, 0xE6};

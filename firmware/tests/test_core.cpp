@@ -319,7 +319,7 @@ static void test_signal_pattern() {
   // All three at once, each channel with its own bits, as the firmware sends
   // them: the same as test_signal(), at every rate the boards accept and a
   // few more, around the periods' edges and the wrap of the index.
-  const uint8_t bit_sets[3][3] = {{12, 10, 10}, {10, 10, 10}, {12, 12, 12}};
+  const uint8_t bit_sets[4][3] = {{13, 10, 12}, {12, 10, 10}, {10, 10, 10}, {12, 12, 12}};
   for (uint32_t rate : {0u, 1u, 7u, 100u, 125u, 160u, 199u, 200u, 250u, 320u, 400u, 500u, 625u, 800u, 1000u, 1250u,
                         1600u, 2000u, 2500u, 3125u, 4000u, 5000u, 65536u, 1000000u}) {
     uint32_t r = rate ? rate : 1;

@@ -5,10 +5,10 @@
 // A2 = FSR divider (FSR from 5V to A2, 10 kOhm from A2 to GND).
 // Uses Timer1, so PWM on pins 9 and 10 and the Servo library are unavailable.
 //
-// Timing: ADC clock 250 kHz, 52 us a conversion. Up to 2 kHz a sample is
-// A0 four times back to back, then A1, then A2: 6 conversions, 312 us of the
-// 500 us period at 2 kHz. Above 2 kHz only three conversions fit (156 us of
-// 250 us at 4 kHz), so A0 is converted once.
+// Timing: ADC clock 250 kHz, 52 us a conversion, 55 us with its interrupt
+// (on simavr). A sample converts each pin as many times as its rate leaves
+// room for (CONVERSION_TIERS below): 13 conversions up to 1 kHz, 7 up to
+// 2 kHz, 3 above.
 #ifndef TWITCH_BOARD_AVR_H
 #define TWITCH_BOARD_AVR_H
 
@@ -24,21 +24,6 @@
 #endif
 
 const uint8_t ADC_BITS = 10;
-// RAW is the sum of RAW_OVERSAMPLE conversions of A0 (Atmel AVR121,
-// "Enhancing ADC resolution by oversampling": 4^n conversions for n more
-// bits), so it is declared 12 bits. At 5 V one 10-bit code is 24 uV at the
-// skin, more than the EMG's own noise, so quantization dominated the in-band
-// noise; with the ADC's own ~0.3 LSB of noise as dither, four conversions
-// halve it (on the daemon's simulator the twitch F1 of 10-bit sessions went
-// from ~0.8 to ~0.95). Above OVERSAMPLE_MAX_HZ the one conversion is sent
-// times four, so the channel's scale never changes with the rate (and there
-// is no gain in resolution there). The top is 4092, not 4095: the host's
-// counts / 4095 x 5000 mV reads 0.07 % low, far below the tolerance of the
-// reference itself (USB's 5 V is 4.75-5.25 V) and of the MyoWare's gain.
-const uint8_t RAW_OVERSAMPLE = 4;
-const uint8_t RAW_BITS = 12;
-static_assert(1 << (RAW_BITS - ADC_BITS) == RAW_OVERSAMPLE, "RAW_BITS must span the sum of the conversions");
-const uint32_t OVERSAMPLE_MAX_HZ = 2000;
 const uint16_t VREF_MV = 5000;  // AVcc reference = the FSR divider's supply
 const uint32_t DEFAULT_RATE_HZ = 1000;
 const uint32_t LINK_BAUD = 500000;  // exact at 16 MHz with U2X
@@ -46,31 +31,107 @@ const uint8_t ADC_CHANNELS[3] = {0, 1, 2};  // raw, env, fsr: A0, A1, A2
 // Timer1 ticks at F_CPU / 8 = 2 MHz; only rates that divide it exactly are
 // accepted, so the host's sample_index -> time mapping never drifts.
 const uint32_t TIMER1_HZ = F_CPU / 8;
-// On simavr (tests/firmware/test_firmware_rates.py) 30 s at 2 kHz (six
-// conversions a sample) and at 4 kHz (three) lose no sample. The six take
-// 320-400 us with their ISRs (enough at 2.5 kHz, not at 3125 Hz), so 2 kHz
-// has room; 5 kHz fails even with three (156 us plus the ISRs in 200 us).
-// At 4 kHz the limit is loop() instead: a build that busy-waits 100 us more
-// per DATA frame (2.5 ms) overflows the ring (50 us does not), so keep the
-// data path lean.
+// 5 kHz fails even with three conversions a sample (156 us plus the ISRs in
+// 200 us). At 4 kHz the limit is loop() instead: a build that busy-waits
+// 100 us more per DATA frame (2.5 ms) overflows the ring (50 us does not), so
+// keep the data path lean.
 const uint32_t MIN_RATE_HZ = 100, MAX_RATE_HZ = 4000;
 
 inline bool board_rate_ok(uint32_t rate) {
   return rate >= MIN_RATE_HZ && rate <= MAX_RATE_HZ && TIMER1_HZ % rate == 0;
 }
 
+// Oversampling (Atmel AVR121, "Enhancing ADC resolution by oversampling"):
+// a channel is the sum of several conversions of its pin, back to back, with
+// the ADC's own ~0.3 LSB of noise as dither. The sum is sent whole, never
+// shifted down, and a tier that converts a pin fewer times sends its sum
+// multiplied up to the same full scale, so every channel's scale (counts per
+// volt) is the same at every rate; only the resolution below one 10-bit code
+// changes. AVR121 gains one bit for every four conversions (noise down by
+// sqrt(n) for n), so the bits a channel declares are the span of its largest
+// sum, not its effective resolution: 8 conversions span 13 bits (0..8184)
+// and gain a bit and a half, half a bit more than 4.
+// - raw (A0): at 5 V one 10-bit code is 24 uV at the skin, more than the EMG's
+//   own noise, so quantization dominates its in-band noise (on the daemon's
+//   simulator four dithered conversions took the twitch F1 of 10-bit sessions
+//   from ~0.8 to ~0.95).
+// - env (A1): the MyoWare's smoothed envelope; one conversion.
+// - fsr (A2): one 10-bit code is up to 0.27 N of a firm press, and an LTR's
+//   force bump is 0.2-0.8 N.
+// The tops are 8184 and 4092, not 8191 and 4095: the host's
+// counts / (2^bits - 1) x 5000 mV reads 0.09 % and 0.07 % low, far below the
+// tolerance of the reference itself (USB's 5 V is 4.75-5.25 V), of the
+// MyoWare's gain and of the FSR divider.
+struct ConversionTier {
+  uint16_t max_hz;         // for the rates up to this one
+  uint8_t conversions[3];  // of A0, A1, A2 in each sample, in that order
+};
+// Each tier's chain, ISRs included, must end well inside its sample period.
+// On simavr (tests/firmware/test_firmware_rates.py, 30 s at each tier's
+// fastest rate) a chain took 55 us a conversion plus 23 us (Timer1's ISR,
+// the last push): 737 / 407 / 188 us on average, 772 / 441 / 212 us at most
+// (probably where another interrupt held an ISR up), of 1000 / 500 / 250 us. A real ADC also
+// waits up to one ADC clock (4 us) to start each conversion: 824 / 469 /
+// 224 us at worst.
+constexpr ConversionTier CONVERSION_TIERS[] = {
+    {1000, {8, 1, 4}},         // 13 conversions
+    {2000, {4, 1, 2}},         // 7
+    {MAX_RATE_HZ, {1, 1, 1}},  // 3
+};
+constexpr uint8_t N_TIERS = sizeof CONVERSION_TIERS / sizeof CONVERSION_TIERS[0];
+
+// The most conversions of channel c in any tier from t on: what its value is
+// the sum of, at full scale.
+constexpr uint8_t most_conversions(uint8_t c, uint8_t t = 0) {
+  return t == N_TIERS ? 1
+                      : (CONVERSION_TIERS[t].conversions[c] > most_conversions(c, t + 1)
+                             ? CONVERSION_TIERS[t].conversions[c]
+                             : most_conversions(c, t + 1));
+}
+constexpr uint8_t CHANNEL_SUM[3] = {most_conversions(0), most_conversions(1), most_conversions(2)};
+const uint8_t RAW_BITS = 13;  // 8 x 1023 = 8184
+const uint8_t ENV_BITS = 10;  // 1 x 1023
+const uint8_t FSR_BITS = 12;  // 4 x 1023 = 4092
+static_assert(1 << (RAW_BITS - ADC_BITS) == CHANNEL_SUM[0], "RAW_BITS must span the largest sum of A0");
+static_assert(1 << (ENV_BITS - ADC_BITS) == CHANNEL_SUM[1], "ENV_BITS must span the largest sum of A1");
+static_assert(1 << (FSR_BITS - ADC_BITS) == CHANNEL_SUM[2], "FSR_BITS must span the largest sum of A2");
+
+// A conversion with its ISR, for the budget below: the 55 us above, up to
+// 4 us waiting for the ADC clock, and room for another interrupt to delay
+// the ISR. Adding a conversion that does not fit fails to compile.
+const uint16_t CONVERSION_BUDGET_US = 65;
+constexpr bool tiers_ok(uint8_t t = 0, uint32_t above_hz = 0) {
+  return t == N_TIERS
+             ? above_hz == MAX_RATE_HZ  // every rate the board takes has a tier
+             : CONVERSION_TIERS[t].max_hz > above_hz &&
+                   // a sum multiplied up lands exactly on the channel's scale
+                   CHANNEL_SUM[0] % CONVERSION_TIERS[t].conversions[0] == 0 &&
+                   CHANNEL_SUM[1] % CONVERSION_TIERS[t].conversions[1] == 0 &&
+                   CHANNEL_SUM[2] % CONVERSION_TIERS[t].conversions[2] == 0 &&
+                   // and the chain fits in the tier's shortest period
+                   (CONVERSION_TIERS[t].conversions[0] + CONVERSION_TIERS[t].conversions[1] +
+                    CONVERSION_TIERS[t].conversions[2]) * static_cast<uint32_t>(CONVERSION_BUDGET_US) <
+                       1000000UL / CONVERSION_TIERS[t].max_hz &&
+                   tiers_ok(static_cast<uint8_t>(t + 1), CONVERSION_TIERS[t].max_hz);
+}
+static_assert(tiers_ok(), "CONVERSION_TIERS: rising rates up to MAX_RATE_HZ, sums that divide, chains that fit");
+
 // State of the conversion chain, touched by the two ISRs (and by
 // sampling_start/stop only while Timer1 is off).
 static volatile uint32_t avr_next_index;
-static volatile uint8_t avr_channel;
-static volatile uint8_t avr_raw_left;  // conversions of A0 still to come in this sample
+static volatile uint8_t avr_channel;  // the channel being converted
+static volatile uint8_t avr_left;     // conversions of its pin still to come after this one
+static volatile uint16_t avr_sum;     // of its conversions so far
 static volatile bool avr_busy;
-static uint8_t avr_raw_repeat;  // conversions of A0 after the first: set by sampling_start()
+// Set by sampling_start() from the rate's tier: conversions of each channel's
+// pin after the first, and what their sum is multiplied by to reach the
+// channel's full scale (CHANNEL_SUM / conversions: 1 at the slowest rates).
+static uint8_t avr_repeat[3], avr_scale[3];
 static Sample avr_sample;
 
-// Every sample period: timestamp the sample and start its first conversion.
-// The ADC interrupt does the rest, so the CPU is free while converting
-// (analogRead() would block for ~6 x 104 us).
+// Every sample period: start the sample's first conversion, then timestamp
+// it. The ADC interrupt does the rest, so the CPU is free while converting
+// (analogRead() would block for ~13 x 104 us).
 ISR(TIMER1_COMPA_vect) {
   uint32_t index = avr_next_index;
   avr_next_index = index + 1;
@@ -78,35 +139,43 @@ ISR(TIMER1_COMPA_vect) {
     sample_ring.drop();
     return;
   }
+  ADMUX = _BV(REFS0) | ADC_CHANNELS[0];
+  ADCSRA |= _BV(ADSC);  // first: micros() below takes a few us
   avr_busy = true;
+  avr_channel = 0;
+  avr_left = avr_repeat[0];
+  avr_sum = 0;
   avr_sample.index = index;
   avr_sample.t_us = micros();
-  avr_sample.v[0] = 0;
-  avr_channel = 0;
-  avr_raw_left = avr_raw_repeat;
-  ADMUX = _BV(REFS0) | ADC_CHANNELS[0];
-  ADCSRA |= _BV(ADSC);
 }
 
+// One conversion done. The chain is A0 x (avr_repeat[0] + 1), A1 x
+// (avr_repeat[1] + 1), A2 x (avr_repeat[2] + 1). The next conversion starts
+// before the bookkeeping, so the ISR's own time overlaps it; no loop, no
+// division (AVR121 sums; the multiply is the AVR's 2-cycle MUL). The result
+// is read first, before ADMUX changes or the next conversion starts: the chip
+// would keep it until the next one completes, but simavr converts lazily,
+// when ADCL is read.
 ISR(ADC_vect) {
-  uint8_t c = avr_channel;
-  uint16_t v = ADC;
-  if (c == 0) {
-    v = static_cast<uint16_t>(avr_sample.v[0] + v);
-    uint8_t left = avr_raw_left;
-    if (left != 0) {  // A0 again: ADMUX stays
-      avr_raw_left = static_cast<uint8_t>(left - 1);
-      avr_sample.v[0] = v;
-      ADCSRA |= _BV(ADSC);
-      return;
-    }
-    if (avr_raw_repeat == 0) v = static_cast<uint16_t>(v * RAW_OVERSAMPLE);  // one conversion, same scale
-  }
-  avr_sample.v[c] = v;
-  if (++c < 3) {
-    avr_channel = c;
-    ADMUX = _BV(REFS0) | ADC_CHANNELS[c];
+  uint16_t v = static_cast<uint16_t>(avr_sum + ADC);
+  uint8_t left = avr_left;
+  if (left != 0) {  // the same pin again: ADMUX stays
     ADCSRA |= _BV(ADSC);
+    avr_sum = v;
+    avr_left = static_cast<uint8_t>(left - 1);
+    return;
+  }
+  uint8_t c = avr_channel;
+  uint8_t next = static_cast<uint8_t>(c + 1);
+  if (next < 3) {
+    ADMUX = _BV(REFS0) | ADC_CHANNELS[next];
+    ADCSRA |= _BV(ADSC);
+  }
+  avr_sample.v[c] = static_cast<uint16_t>(v * avr_scale[c]);  // x1, or fewer conversions on the full scale
+  if (next < 3) {
+    avr_channel = next;
+    avr_left = avr_repeat[next];
+    avr_sum = 0;
     return;
   }
   avr_busy = false;
@@ -117,7 +186,14 @@ inline void sampling_stop() {
   TIMSK1 = 0;
   TCCR1B = 0;
   while (avr_busy) {
-  }  // let a running chain finish (at most ~400 us)
+  }  // let a running chain finish (at most ~1 ms)
+}
+
+// The tier of CONVERSION_TIERS for `rate`.
+inline const ConversionTier& conversion_tier(uint32_t rate) {
+  uint8_t t = 0;
+  while (t + 1 < N_TIERS && rate > CONVERSION_TIERS[t].max_hz) ++t;
+  return CONVERSION_TIERS[t];
 }
 
 inline void sampling_start(uint32_t rate, uint32_t first_index) {
@@ -125,7 +201,11 @@ inline void sampling_start(uint32_t rate, uint32_t first_index) {
   cli();
   avr_next_index = first_index;
   avr_busy = false;
-  avr_raw_repeat = static_cast<uint8_t>(rate <= OVERSAMPLE_MAX_HZ ? RAW_OVERSAMPLE - 1 : 0);
+  const ConversionTier& tier = conversion_tier(rate);
+  for (uint8_t c = 0; c < 3; ++c) {
+    avr_repeat[c] = static_cast<uint8_t>(tier.conversions[c] - 1);
+    avr_scale[c] = static_cast<uint8_t>(CHANNEL_SUM[c] / tier.conversions[c]);
+  }
   TCCR1A = 0;
   TCNT1 = 0;
   OCR1A = static_cast<uint16_t>(TIMER1_HZ / rate - 1);

@@ -22,7 +22,8 @@
 #define BOARD_NAME "esp32"
 
 const uint8_t ADC_BITS = 12;
-const uint8_t RAW_BITS = ADC_BITS;  // one conversion a sample, as every channel
+// One conversion a sample for every channel.
+const uint8_t RAW_BITS = ADC_BITS, ENV_BITS = ADC_BITS, FSR_BITS = ADC_BITS;
 // Samples are eFuse-calibrated millivolts rescaled to 0..4095 over 0..3300 mV,
 // so the host's count x vref / 4095 gives calibrated volts. At 11 dB the ADC is
 // only accurate from ~150 to ~2450 mV: MyoWare RAW (centred on 1.65 V) fits

@@ -33,16 +33,18 @@ const uint8_t FW_MAJOR = 1, FW_MINOR = 0, FW_PATCH = 0;
 const uint8_t SAMPLES_PER_FRAME = 10;  // 10 ms of samples at 1 kHz
 const uint32_t STATUS_PERIOD_US = 1000000;
 
-// RAW_BITS: the raw channel may carry more bits than one conversion (on AVR
-// the sum of four, 0..4092 declared as 12 bits; see board_avr.h). The host
-// scales each channel by its own bits, counts / (2^bits - 1) x vref_mv, so
-// that sum reads 0.07 % low: far inside the MyoWare's gain tolerance.
+// Each channel's bits as the board declares them: on AVR raw and fsr are sums
+// of several 10-bit conversions, 0..8184 declared as 13 bits and 0..4092 as
+// 12, at every rate (see board_avr.h). The host scales each channel by its
+// own bits, counts / (2^bits - 1) x vref_mv, so those sums read 0.09 % and
+// 0.07 % low: far inside the tolerance of the MyoWare's gain and of the FSR
+// divider.
 const twitch::ChannelDesc CHANNELS[3] = {
     {"raw", RAW_BITS, VREF_MV},
-    {"env", ADC_BITS, VREF_MV},
-    {"fsr", ADC_BITS, VREF_MV},
+    {"env", ENV_BITS, VREF_MV},
+    {"fsr", FSR_BITS, VREF_MV},
 };
-const uint8_t CHANNEL_BITS[3] = {RAW_BITS, ADC_BITS, ADC_BITS};  // as CHANNELS, for the test signal
+const uint8_t CHANNEL_BITS[3] = {RAW_BITS, ENV_BITS, FSR_BITS};  // as CHANNELS, for the test signal
 
 char device_id[10];  // "TW-" + 6 hex digits + NUL
 uint16_t seq;        // every frame we send, wrapping at 65536

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.firmware.test_firmware_in_the_loop import CHANNELS, ELF, HARNESS, RAW_SUM, built  # noqa: F401  (fixture)
+from tests.firmware.test_firmware_in_the_loop import CHANNELS, ELF, HARNESS, SUMS, built  # noqa: F401  (fixture)
 from twitchd.protocol import Ack, AckCode, Command, Data, Hello, Opcode, Pong, Status, StreamDecoder, encode_frame
 from twitchd.protocol.frames import Frame
 from twitchd.sim.device import pattern_samples
@@ -30,7 +30,7 @@ class Board:
 
     def __init__(self, tmp: Path) -> None:
         signal = tmp / "flat.txt"
-        signal.write_text("2500 0 0\n" * 100)
+        signal.write_text("2500 0 1250\n" * 100)
         self.proc = subprocess.Popen([str(HARNESS), str(ELF), str(signal), "60"],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.proc.stdout is not None
@@ -83,10 +83,11 @@ def board(built: None, tmp_path: Path) -> Iterator[Board]:  # noqa: F811
 def test_the_firmware_answers_every_command(board: Board) -> None:
     hello = board.until(Hello)
     assert isinstance(hello, Hello) and hello.seq == 0 and hello.rate_hz == 1000  # just reset
-    # raw is the sum of four 10-bit conversions: 12 bits, on the same 5 V
+    # raw and fsr are sums of 10-bit conversions: 13 and 12 bits, on the same 5 V
     assert [(c.name, c.adc_bits, c.vref_mv) for c in hello.channels] == list(CHANNELS)
     first = board.until(Data)
-    assert isinstance(first, Data) and np.all(first.samples == [RAW_SUM * 511, 0, 0])  # 2500 mV, A0 four times
+    # 2500 mV on A0 (511) eight times, 0 on A1, 1250 mV on A2 (255) four times
+    assert isinstance(first, Data) and np.all(first.samples == [SUMS[0] * 511, 0, SUMS[2] * 255])
     assert first.sample_index == 0 and first.samples.shape == (10, 3)
 
     board.send(Opcode.PING, struct.pack("<Q", 0x1122334455667788))

@@ -8,18 +8,29 @@
 
 #define _BV(bit) (1 << (bit))
 
+static volatile uint8_t ADMUX, ADCL, ADCH, DIDR0, SREG;
+static volatile uint16_t ADC;
+
 // ADCSRA: a conversion started with ADSC is done by the time anyone looks
-// (board_avr.h polls ADSC while it makes the device id).
+// (board_avr.h polls ADSC while it makes the device id). Setting ADSC latches
+// ADMUX in `mux`, as the ADC locks its input when a conversion starts: the
+// pin converted is the one selected before ADSC, whatever ADMUX says later.
 struct FakeAdcsra {
   uint8_t value;
-  FakeAdcsra& operator=(int v) { value = static_cast<uint8_t>(v); return *this; }
-  FakeAdcsra& operator|=(int v) { value = static_cast<uint8_t>(value | v); return *this; }
+  uint8_t mux;
+  FakeAdcsra& operator=(int v) { return set(static_cast<uint8_t>(v)); }
+  FakeAdcsra& operator|=(int v) { return set(static_cast<uint8_t>(value | v)); }
   operator uint8_t() { value = static_cast<uint8_t>(value & ~(1 << 6)); return value; }
+
+ private:
+  FakeAdcsra& set(uint8_t v) {
+    if ((v & (1 << 6)) && !(value & (1 << 6))) mux = ADMUX;
+    value = v;
+    return *this;
+  }
 };
 
 static FakeAdcsra ADCSRA;
-static volatile uint8_t ADMUX, ADCL, ADCH, DIDR0, SREG;
-static volatile uint16_t ADC;
 static volatile uint8_t TCNT0, TCCR1A, TCCR1B, TIFR1, TIMSK1;
 static volatile uint16_t TCNT1, OCR1A;
 
