@@ -61,6 +61,10 @@ def test_an_unplugged_emg_cable_reads_flat_and_a_loose_electrode_clips() -> None
     railing = np.where(rng.random(2000) < 0.05, FULL, healthy)
     assert run(health, railing, np.zeros(2000)) == ["emg_clipping"]
     assert run(health, healthy, np.zeros(2000)) == []
-    # An Uno sends RAW as the sum of four 10-bit conversions: its rail is 4 x 1023.
-    uno_railing = np.where(rng.random(2000) < 0.05, 4 * 1023, healthy)
-    assert run(health, uno_railing, np.zeros(2000)) == ["emg_clipping"]
+    # An Uno sends RAW as the sum of eight 10-bit conversions, declared 13 bits:
+    # its rail is 8 x 1023 of 8191 (and 4 x 1023 of 4095 for a four-conversion build).
+    assert run(health, np.where(rng.random(2000) < 0.05, 4 * 1023, healthy), np.zeros(2000)) == ["emg_clipping"]
+    uno = ChannelHealth(1000, cmap(), 8191)
+    uno_healthy = 2 * healthy
+    assert run(uno, uno_healthy, np.zeros(2000)) == []
+    assert run(uno, np.where(rng.random(2000) < 0.05, 8 * 1023, uno_healthy), np.zeros(2000)) == ["emg_clipping"]

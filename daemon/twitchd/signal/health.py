@@ -44,8 +44,8 @@ class ChannelHealth:
         """``saturation_n`` from the sensor's calibration; without one, the nominal curve's limit."""
         self.cmap = cmap
         self.window = max(1, int(WINDOW_S * rate_hz))
-        # An AVR's raw channel is the sum of four 10-bit conversions, so its top
-        # is 4092 of a declared 4095: a rail is anything within 1/1024 of it.
+        # An AVR's raw channel is the sum of eight 10-bit conversions, so its top
+        # is 8184 of a declared 8191: a rail is anything within 1/1024 of it.
         self.emg_rail = emg_full_scale - (emg_full_scale >> 10)
         full = cmap.force_full_scale
         if saturation_n is None:

@@ -18,20 +18,27 @@ from twitchd.sim import sensors, shapes
 
 Array = npt.NDArray[np.float64]
 
-#: Conversions the AVR firmware sums into each sample of raw, env and fsr:
-#: raw is the sum of four 10-bit conversions (Atmel AVR121 oversampling: 4^n
-#: conversions for n more bits). At 5 V one code is 24 uV at the skin, more
-#: than the EMG noise, and four dithered conversions halve that quantization
-#: noise. Up to AVR_OVERSAMPLE_MAX_HZ they fit in one sample period; above it
-#: one conversion times four keeps the channel's scale
-#: (firmware/twitch_sensor/board_avr.h). Summing fsr too is measured in
-#: docs/detector.md and not shipped.
-AVR_SUMS = (4, 1, 1)
-AVR_OVERSAMPLE_MAX_HZ = 2000
+#: The scale the AVR firmware declares for raw, env and fsr, as conversions'
+#: worth summed into each sample (raw 13 bits, env 10, fsr 12). At 5 V one
+#: 10-bit code is 24 uV at the skin, more than the EMG noise, and summing 4^n
+#: conversions dithered by the ADC's own noise adds n bits (Atmel AVR121).
+#: How many conversions fit depends on the rate (AVR_TIERS); the firmware
+#: multiplies a smaller sum up, so the scale never changes with the rate
+#: (firmware/twitch_sensor/board_avr.h).
+AVR_SUMS = (8, 1, 4)
+#: (fastest rate, conversions of raw, env, fsr): a 10-bit conversion takes
+#: ~65 us with its interrupt, so 13 fit in a 1 kHz period and 7 in 2 kHz.
+#: Each step was measured in docs/detector.md: raw x4 made the Uno meet the
+#: normal-SNR targets; raw x8 and fsr x4 at 1 kHz, fsr x2 at 2 kHz lift the
+#: low-SNR LTRs that only the force channel can see.
+AVR_TIERS: tuple[tuple[int, tuple[int, int, int]], ...] = (
+    (1000, (8, 1, 4)),
+    (2000, (4, 1, 2)),
+)
 #: The ADC's own noise per conversion, in codes: a steady input reads as a
 #: code or two. The value is assumed, not measured on a board (docs/detector.md
 #: says how to measure it). It is independent between conversions, which is what
-#: lets four conversions dither the quantization.
+#: lets summed conversions dither the quantization.
 ADC_NOISE_LSB = 0.3
 
 
@@ -54,7 +61,8 @@ class SimConfig:
     #: are placed on it one after another, as in ``twitchd calibrate``.
     rig_weights_n: tuple[float, ...] = ()
     #: Conversions' worth summed into each sample of raw, env and fsr (a channel
-    #: then spans ``adc_bits + log2(sum)`` bits): ones, or AVR_SUMS as the AVR firmware sends.
+    #: then spans ``adc_bits + log2(sum)`` bits): ones, or AVR_SUMS as the AVR
+    #: firmware declares them; how many are taken at this rate is ``conversions``.
     sums: tuple[int, int, int] = (1, 1, 1)
 
     @property
@@ -74,8 +82,12 @@ class SimConfig:
         return self.supply_v / ((1 << np.array(self.channel_bits)) - 1)
 
     def conversions(self, channel: int) -> int:
-        """Conversions of a channel actually taken per sample at this rate."""
-        return self.sums[channel] if self.rate_hz <= AVR_OVERSAMPLE_MAX_HZ else 1
+        """Conversions of a channel actually taken per sample at this rate (at
+        most its declared sum; the firmware multiplies the rest up)."""
+        for fastest_hz, taken in AVR_TIERS:
+            if self.rate_hz <= fastest_hz:
+                return min(self.sums[channel], taken[channel])
+        return 1
 
     @classmethod
     def board(cls, adc_bits: int, **kw: Any) -> SimConfig:
