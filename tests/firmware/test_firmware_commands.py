@@ -21,6 +21,7 @@ from tests.firmware.test_firmware_in_the_loop import CHANNELS, ELF, HARNESS, SUM
 from twitchd.protocol import Ack, AckCode, Command, Data, Hello, Opcode, Pong, Status, StreamDecoder, encode_frame
 from twitchd.protocol.frames import Frame
 from twitchd.sim.device import pattern_samples
+from twitchd.sim.session import SimConfig
 
 pytestmark = pytest.mark.firmware
 
@@ -126,7 +127,7 @@ def test_the_firmware_answers_every_command(board: Board) -> None:
                 break
     assert len(data) == 200
     for f in data:
-        assert np.array_equal(f.samples, pattern_samples(f.sample_index, 10, 2000, (CHANNELS[0][1], CHANNELS[1][1], CHANNELS[2][1])))
+        assert np.array_equal(f.samples, pattern_samples(f.sample_index, 10, 2000, SimConfig.board(10).channel_bits))
     index = np.array([f.sample_index for f in data])
     t0 = np.array([f.t0_us for f in data], dtype=np.int64)
     assert np.all(np.diff(index) == 10)

@@ -28,6 +28,7 @@ from twitchd.pipeline import DevicePipeline
 from twitchd.protocol import ChannelInfo, StreamDecoder, encode_frame
 from twitchd.protocol.frames import Data, Hello, Status
 from twitchd.sim.sensors import fsr_volts
+from twitchd.sim.session import SimConfig
 from twitchd.transports import open_source
 
 pytestmark = pytest.mark.firmware
@@ -39,11 +40,13 @@ RATE = 1000
 SUPPLY_V = 5.0  # the Uno's AVcc: ADC full scale and FSR divider supply
 SIGNAL_S = 10
 FULL_SCALE = 1023  # 10-bit ADC
-# At every rate the firmware sends raw on the scale of the sum of eight
-# conversions of A0 (13 bits declared), env as one of A1 (10 bits) and fsr on
-# the scale of four of A2 (12 bits); at 1 kHz it really takes 8, 1 and 4.
-SUMS = (8, 1, 4)
-CHANNELS = (("raw", 13, 5000), ("env", 10, 5000), ("fsr", 12, 5000))  # HELLO: name, bits, mV
+# The Uno as the daemon's simulator models it: at every rate the firmware sends
+# raw on the scale of the sum of eight conversions of A0 (13 bits declared), env
+# as one of A1 (10 bits) and fsr on the scale of four of A2 (12 bits); at 1 kHz
+# it really takes 8, 1 and 4. The firmware must agree with that model.
+UNO = SimConfig.board(10, rate_hz=RATE)
+SUMS = UNO.sums
+CHANNELS = tuple((name, bits, 5000) for name, bits in zip(("raw", "env", "fsr"), UNO.channel_bits, strict=True))  # HELLO
 
 
 def _have_simavr() -> bool:
@@ -167,9 +170,8 @@ def test_the_daemon_reads_every_sample_of_the_firmware_on_simavr(built: None, tm
     assert index[0] == 0 and np.all(np.diff(index) == 10)  # every sample, in order, from boot
     # Sample k read row k: the firmware sent the simulator's counts, exactly,
     # raw and fsr as the sums of the row's eight and four conversions.
-    sent = counts
-    got = np.concatenate([f.samples for f in data])[: len(sent)].astype(np.int64)
-    assert len(got) == len(sent) and np.array_equal(got, sent)
+    got = np.concatenate([f.samples for f in data])[: len(counts)].astype(np.int64)
+    assert len(got) == len(counts) and np.array_equal(got, counts)
     # The device clock: one sample every 1000 us, within 0.1 %.
     t0 = np.array([f.t0_us for f in data], dtype=np.int64)
     period = (t0[-1] - t0[0]) / (index[-1] - index[0])
@@ -183,7 +185,7 @@ def test_the_daemon_reads_every_sample_of_the_firmware_on_simavr(built: None, tm
     # The detector decides the same on the firmware's stream as on the simulator's
     # own counts fed straight in: the firmware path changes nothing.
     events = _events(asyncio.run(asyncio.wait_for(sub.get(), 1.0)))
-    held = np.concatenate([sent, np.repeat(sent[-1:], info.samples - len(sent), axis=0)])
+    held = np.concatenate([counts, np.repeat(counts[-1:], info.samples - len(counts), axis=0)])
     assert events == _events(_reference_messages(held))
     # And what it calls an LTR is one: it starts within a true LTR (or 50 ms
     # before it). Seed 3's three LTRs are all flagged within 10 ms of their

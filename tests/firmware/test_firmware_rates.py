@@ -39,6 +39,7 @@ from tests.firmware.test_firmware_in_the_loop import (  # noqa: F401  (built: th
     CHANNELS, ELF, FULL_SCALE, HARNESS, SUMS, built, write_signal,
 )
 from twitchd.protocol import Command, Data, Hello, Opcode, Status, StreamDecoder, encode_frame
+from twitchd.sim.session import SimConfig
 
 pytestmark = pytest.mark.firmware
 
@@ -53,7 +54,14 @@ def _signal(tmp: Path, rows: int) -> Path:
     return write_signal(tmp / "ramp.txt", counts)
 
 
-@pytest.mark.parametrize(("rate", "conversions"), [(1000, (8, 1, 4)), (2000, (4, 1, 2)), (4000, (1, 1, 1))])
+def _conversions(rate: int) -> tuple[int, int, int]:
+    """Conversions of A0, A1, A2 per sample at `rate`, as the daemon's simulator models the Uno."""
+    uno = SimConfig.board(10, rate_hz=rate)
+    return uno.conversions(0), uno.conversions(1), uno.conversions(2)
+
+
+# The fastest rate of each tier: 8, 1, 4 conversions; 4, 1, 2; one of each.
+@pytest.mark.parametrize(("rate", "conversions"), [(r, _conversions(r)) for r in (1000, 2000, 4000)])
 def test_the_firmware_loses_no_sample_at_its_tightest_rates(built: None, tmp_path: Path, rate: int,  # noqa: F811
                                                             conversions: tuple[int, int, int]) -> None:
     # The harness runs ahead of a slow reader until the pty's buffer is full

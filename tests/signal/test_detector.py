@@ -240,6 +240,7 @@ def test_a_1_khz_uno_summing_eight_raw_and_four_fsr_conversions_finds_quiet_ltrs
     assert tiered["ltr"][0] >= raw_only["ltr"][0] + 15, (raw_only, tiered)
     assert f1(*tiered["ltr"]) >= 0.8, tiered
 
+
 def test_every_detector_parameter_is_in_the_table_of_docs_detector_md() -> None:
     """A practitioner tuning a setting from the API must find its reason in the docs."""
     doc = (Path(__file__).resolve().parents[2] / "docs" / "detector.md").read_text()

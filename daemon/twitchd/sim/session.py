@@ -18,23 +18,26 @@ from twitchd.sim import sensors, shapes
 
 Array = npt.NDArray[np.float64]
 
-#: The scale the AVR firmware declares for raw, env and fsr, as conversions'
-#: worth summed into each sample (raw 13 bits, env 10, fsr 12). At 5 V one
-#: 10-bit code is 24 uV at the skin, more than the EMG noise, and summing 4^n
-#: conversions dithered by the ADC's own noise adds n bits (Atmel AVR121).
-#: How many conversions fit depends on the rate (AVR_TIERS); the firmware
-#: multiplies a smaller sum up, so the scale never changes with the rate
-#: (firmware/twitch_sensor/board_avr.h).
-AVR_SUMS = (8, 1, 4)
-#: (fastest rate, conversions of raw, env, fsr): a 10-bit conversion takes
-#: ~65 us with its interrupt, so 13 fit in a 1 kHz period and 7 in 2 kHz.
-#: Each step was measured in docs/detector.md: raw x4 made the Uno meet the
-#: normal-SNR targets; raw x8 and fsr x4 at 1 kHz, fsr x2 at 2 kHz lift the
-#: low-SNR LTRs that only the force channel can see.
+#: (fastest rate, conversions of raw, env, fsr) that the AVR firmware takes per
+#: sample (firmware/twitch_sensor/board_avr.h): a 10-bit conversion takes
+#: ~65 us with its interrupt, so 13 fit in a 1 kHz period, 7 in 2 kHz, and one
+#: of each above. At 5 V one 10-bit code is 24 uV at the skin, more than the
+#: EMG noise, and summing 4^n conversions dithered by the ADC's own noise adds
+#: n bits (Atmel AVR121). Each step was measured in docs/detector.md: raw x4
+#: made the Uno meet the normal-SNR targets; raw x8 and fsr x4 at 1 kHz, fsr x2
+#: at 2 kHz lift the low-SNR LTRs that only the force channel can see.
 AVR_TIERS: tuple[tuple[int, tuple[int, int, int]], ...] = (
     (1000, (8, 1, 4)),
     (2000, (4, 1, 2)),
 )
+#: The scale the AVR firmware declares at every rate: each channel as the sum
+#: of its largest tier (raw 13 bits, env 10, fsr 12). A tier with fewer
+#: conversions multiplies its sum up, so the scale never changes with the rate.
+AVR_SUMS: tuple[int, int, int] = (
+    max(t[0] for _, t in AVR_TIERS), max(t[1] for _, t in AVR_TIERS), max(t[2] for _, t in AVR_TIERS))
+#: Seeds the noise of the further conversions of summed channels, apart from
+#: the session's own generator (4 since stop 15, so its sessions reproduce).
+OVERSAMPLE_STREAM = 4
 #: The ADC's own noise per conversion, in codes: a steady input reads as a
 #: code or two. The value is assumed, not measured on a board (docs/detector.md
 #: says how to measure it). It is independent between conversions, which is what
@@ -259,8 +262,7 @@ class SessionSimulator:
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = cfg = config or SimConfig()
         self.rng = np.random.default_rng(cfg.seed)
-        # A stream of its own for the further conversions of summed channels (see read).
-        self._oversample_rng = np.random.default_rng([cfg.seed, 4])
+        self._oversample_rng = np.random.default_rng([cfg.seed, OVERSAMPLE_STREAM])
         self.truth: list[TruthEvent] = []
         self._made_s = 0.0
         self._emg = np.zeros(0)
