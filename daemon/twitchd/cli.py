@@ -239,19 +239,23 @@ def _cmd_sim_device(args: argparse.Namespace) -> int:
             where = where.with_name(f"{where.name}-{k + 1}")
         boards.append(PtyBoard(device, where, faults, seed=seed, quiet_until_host=args.wait_for_host))
     import signal
+    import threading
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped by a service manager: remove the link
-    try:
-        run_boards(boards, lambda path: print(path, flush=True))
-    except (KeyboardInterrupt, SystemExit):
-        pass
+    # Stopped by a service manager or Ctrl-C: finish the tick, let the host read
+    # what was sent, remove the link. An exception raised from the handler could
+    # land between taking a tick's samples and writing them, and the report
+    # would then count a frame the host never had a chance to read.
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    run_boards(boards, lambda path: print(path, flush=True), stop)
     if args.report:
         # What each board did, for benchmarks and soak tests: when it began, what it sent, the truth.
         for board in boards:
             dev = board.device
             sent = dev._sample_index
             print(json.dumps({"link": str(board.link or board.path), "device_id": dev.device_id,
-                              "started_at": board.started_at, "samples": sent,
+                              "started_at": board.started_at, "samples": sent, "dropped_bytes": board.dropped_bytes,
                               "truth": [t.as_dict() for t in dev.session.truth_until(sent / dev.rate_hz)]}), flush=True)
     return 0
 

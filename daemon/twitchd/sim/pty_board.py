@@ -17,6 +17,7 @@ import termios
 import threading
 import time
 import tty
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,17 @@ from twitchd.sim.device import SimulatedDevice
 TICK_S = 0.005
 #: On stop, how long the boards wait for the daemon to read what they sent.
 DRAIN_S = 5.0
+#: On stop, how long the line must stay empty before the pty closes. A write to
+#: the master reaches the slave's read queue through the kernel's flip-buffer
+#: work, not at once, so one empty look right after the last write can be a lie
+#: (the last frame was lost that way, closed before it arrived).
+SETTLE_S = 0.1
+#: Bytes the board holds back when the pty will not take them. A raw pty's
+#: buffer is only about 16 KB (15 872 B measured), some 2 s of a 1 kHz stream,
+#: where a USB-serial port's tty layer buffers 64 KB; this makes up the
+#: difference, so a host that stalls for a moment on a loaded machine loses
+#: nothing here that it would not lose on a real adapter.
+BACKLOG_BYTES = 48 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,11 @@ class PtyBoard:
             device.streaming = False
         #: time.monotonic() when sampling began (None while waiting for the host)
         self.started_at: float | None = None if quiet_until_host else time.monotonic()
+        #: Whole frames (one tick's bytes each) the pty has not taken yet, oldest first.
+        self._backlog: deque[bytes] = deque()
+        self._backlog_bytes = 0
+        #: Bytes the board threw away, whole ticks' worth, because the backlog was full.
+        self.dropped_bytes = 0
 
     def plug(self) -> str:
         """A new pty (a new /dev/pts/N, like a replugged adapter) and the link pointed at it."""
@@ -77,9 +94,11 @@ class PtyBoard:
         return str(self.link) if self.link is not None else self.path
 
     def unread(self) -> int:
-        """Bytes sent that the reader has not read yet."""
+        """Bytes sent that the reader has not read yet, held back ones included."""
         if self.unplugged or self._slave < 0:
             return 0
+        if self._backlog_bytes:
+            return self._backlog_bytes
         try:
             return struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
         except OSError:
@@ -94,6 +113,9 @@ class PtyBoard:
                 os.close(fd)
         self._master = self._slave = -1
         self.unplugged = True
+        # What the adapter held goes with the cable, as it does on a real one.
+        self._backlog.clear()
+        self._backlog_bytes = 0
 
     def _corrupt(self, data: bytes) -> bytes:
         rate = self.faults.corrupt_rate
@@ -141,10 +163,32 @@ class PtyBoard:
         stalled = f.stall_after_s is not None and elapsed_s >= f.stall_after_s
         if self.unplugged or stalled:
             return
-        try:
-            os.write(self._master, self._corrupt(out))
-        except (BlockingIOError, OSError):
-            pass  # nobody reading and the pty's buffer is full: the bytes are lost, as on a real link
+        data = self._corrupt(out)
+        if data:
+            if self._backlog_bytes + len(data) > BACKLOG_BYTES:
+                # Nobody has read for seconds and the buffers are full: this tick's
+                # frames are lost whole, and the daemon sees the sequence gap.
+                self.dropped_bytes += len(data)
+            else:
+                self._backlog.append(data)
+                self._backlog_bytes += len(data)
+        self.flush()
+
+    def flush(self) -> None:
+        """Hand the pty what it will take; keep the rest, a partial frame's tail included."""
+        while self._backlog and not self.unplugged:
+            head = self._backlog[0]
+            try:
+                wrote = os.write(self._master, head)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return  # the slave end is gone for a moment; the next tick tries again
+            self._backlog_bytes -= wrote
+            if wrote < len(head):
+                self._backlog[0] = head[wrote:]
+                return
+            self._backlog.popleft()
 
     def run(self, announce: Callable[[str], None], stop: threading.Event | None = None,
             duration_s: float | None = None) -> None:
@@ -172,7 +216,16 @@ def run_boards(boards: list[PtyBoard], announce: Callable[[str], None], stop: th
         # line before the ptys close (closing discards unread bytes), so a count of
         # samples sent compares exactly with a count of samples received.
         drain_until = time.monotonic() + DRAIN_S
-        while time.monotonic() < drain_until and any(board.unread() for board in boards):
+        empty_since: float | None = None
+        while (now := time.monotonic()) < drain_until:
+            for board in boards:
+                board.flush()
+            if any(board.unread() for board in boards):
+                empty_since = None
+            elif empty_since is None:
+                empty_since = now
+            elif now - empty_since >= SETTLE_S:
+                break
             time.sleep(0.01)
         for board in boards:
             board.unplug()
