@@ -180,10 +180,8 @@ class PtyBoard:
             head = self._backlog[0]
             try:
                 wrote = os.write(self._master, head)
-            except (BlockingIOError, InterruptedError):
-                return
             except OSError:
-                return  # the slave end is gone for a moment; the next tick tries again
+                return  # the pty is full, or its slave end is gone for a moment: the next tick tries again
             self._backlog_bytes -= wrote
             if wrote < len(head):
                 self._backlog[0] = head[wrote:]
