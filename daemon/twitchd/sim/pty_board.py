@@ -17,7 +17,6 @@ import termios
 import threading
 import time
 import tty
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +31,8 @@ TICK_S = 0.005
 DRAIN_S = 5.0
 #: On stop, how long the line must stay empty before the pty closes. A write to
 #: the master reaches the slave's read queue through the kernel's flip-buffer
-#: work, not at once, so one empty look right after the last write can be a lie
-#: (the last frame was lost that way, closed before it arrived).
+#: work, not at once, so one empty look right after the last write could be a
+#: lie (a precaution: not seen to happen).
 SETTLE_S = 0.1
 #: Bytes the board holds back when the pty will not take them. A raw pty's
 #: buffer is only about 16 KB (15 872 B measured), some 2 s of a 1 kHz stream,
@@ -73,9 +72,8 @@ class PtyBoard:
             device.streaming = False
         #: time.monotonic() when sampling began (None while waiting for the host)
         self.started_at: float | None = None if quiet_until_host else time.monotonic()
-        #: Whole frames (one tick's bytes each) the pty has not taken yet, oldest first.
-        self._backlog: deque[bytes] = deque()
-        self._backlog_bytes = 0
+        #: Bytes the pty has not taken yet, oldest first (a cut frame's tail included).
+        self._backlog = bytearray()
         #: Bytes the board threw away, whole ticks' worth, because the backlog was full.
         self.dropped_bytes = 0
 
@@ -97,8 +95,8 @@ class PtyBoard:
         """Bytes sent that the reader has not read yet, held back ones included."""
         if self.unplugged or self._slave < 0:
             return 0
-        if self._backlog_bytes:
-            return self._backlog_bytes
+        if self._backlog:
+            return len(self._backlog)
         try:
             return struct.unpack("i", fcntl.ioctl(self._slave, termios.FIONREAD, b"\0\0\0\0"))[0]
         except OSError:
@@ -115,7 +113,6 @@ class PtyBoard:
         self.unplugged = True
         # What the adapter held goes with the cable, as it does on a real one.
         self._backlog.clear()
-        self._backlog_bytes = 0
 
     def _corrupt(self, data: bytes) -> bytes:
         rate = self.faults.corrupt_rate
@@ -165,28 +162,23 @@ class PtyBoard:
             return
         data = self._corrupt(out)
         if data:
-            if self._backlog_bytes + len(data) > BACKLOG_BYTES:
+            if len(self._backlog) + len(data) > BACKLOG_BYTES:
                 # Nobody has read for seconds and the buffers are full: this tick's
                 # frames are lost whole, and the daemon sees the sequence gap.
                 self.dropped_bytes += len(data)
             else:
-                self._backlog.append(data)
-                self._backlog_bytes += len(data)
+                self._backlog += data
         self.flush()
 
     def flush(self) -> None:
         """Hand the pty what it will take; keep the rest, a partial frame's tail included."""
-        while self._backlog and not self.unplugged:
-            head = self._backlog[0]
-            try:
-                wrote = os.write(self._master, head)
-            except OSError:
-                return  # the pty is full, or its slave end is gone for a moment: the next tick tries again
-            self._backlog_bytes -= wrote
-            if wrote < len(head):
-                self._backlog[0] = head[wrote:]
-                return
-            self._backlog.popleft()
+        if not self._backlog or self.unplugged:
+            return
+        try:
+            wrote = os.write(self._master, self._backlog)
+        except OSError:
+            return  # the pty is full, or its slave end is gone for a moment: the next tick tries again
+        del self._backlog[:wrote]
 
     def run(self, announce: Callable[[str], None], stop: threading.Event | None = None,
             duration_s: float | None = None) -> None:
