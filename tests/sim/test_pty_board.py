@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import numpy as np
 from twitchd.protocol.decoder import SequenceGap, StreamDecoder
 from twitchd.protocol.frames import Data
 from twitchd.sim.device import SimulatedDevice
-from twitchd.sim.pty_board import BACKLOG_BYTES, TICK_S, PtyBoard, run_boards
+from twitchd.sim.pty_board import BACKLOG_BYTES, SETTLE_S, TICK_S, PtyBoard, run_boards
 from twitchd.sim.session import SimConfig
 
 
@@ -30,6 +31,27 @@ def read_all(fd: int) -> bytes:
         if not chunk:
             return bytes(out)
         out += chunk
+
+
+def read_until_settled(board: PtyBoard, fd: int) -> bytes:
+    """The host reads again until the board holds nothing back and the line has
+    stayed empty for SETTLE_S: a write to the master reaches the slave a moment
+    later, so one empty look right after handing over the backlog proves nothing."""
+    data = bytearray()
+    quiet_since: float | None = None
+    deadline = time.monotonic() + 10.0
+    while (now := time.monotonic()) < deadline:
+        chunk = read_all(fd)
+        data += chunk
+        board.flush()
+        if chunk or board.unread():
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= SETTLE_S:
+            break
+        time.sleep(0.002)
+    return bytes(data)
 
 
 def samples_and_gaps(data: bytes) -> tuple[list[int], int]:
@@ -58,13 +80,7 @@ def test_a_host_that_looks_away_for_three_seconds_still_gets_every_frame_whole()
         for k in range(int(3.0 / TICK_S)):  # 3 s at 2 kHz: far more than the pty alone holds
             board.step(k * TICK_S, TICK_S)
         assert board.unread() > 0 and board.dropped_bytes == 0
-        data = bytearray()
-        for _ in range(200):  # the host reads again; the board hands over what it held
-            data += read_all(slave)
-            board.flush()
-            if not board.unread():
-                break
-        firsts, missed = samples_and_gaps(bytes(data))
+        firsts, missed = samples_and_gaps(read_until_settled(board, slave))  # the board hands over what it held
     finally:
         os.close(slave)
         board.unplug()
@@ -85,12 +101,7 @@ def test_a_host_gone_for_good_costs_whole_frames_and_the_gap_says_how_many() -> 
             assert ticks < 10_000
         for k in range(ticks, ticks + 40):
             board.step(k * TICK_S, TICK_S)
-        data = bytearray()
-        for _ in range(400):
-            data += read_all(slave)
-            board.flush()
-            if not board.unread():
-                break
+        data = bytearray(read_until_settled(board, slave))
         for k in range(ticks + 40, ticks + 60):  # the host reads again: the stream goes on
             board.step(k * TICK_S, TICK_S)
             data += read_all(slave)

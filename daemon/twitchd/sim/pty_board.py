@@ -31,8 +31,9 @@ TICK_S = 0.005
 DRAIN_S = 5.0
 #: On stop, how long the line must stay empty before the pty closes. A write to
 #: the master reaches the slave's read queue through the kernel's flip-buffer
-#: work, not at once, so one empty look right after the last write could be a
-#: lie (a precaution: not seen to happen).
+#: work, not at once, so one empty look right after the last write can be a
+#: lie: tests/sim/test_pty_board.py, reading until the first empty look, came
+#: up hundreds of samples short in about half its runs.
 SETTLE_S = 0.1
 #: Bytes the board holds back when the pty will not take them. A raw pty's
 #: buffer is only about 16 KB (15 872 B measured), some 2 s of a 1 kHz stream,
