@@ -6,9 +6,13 @@ events against the simulator's truth. An event matches a true one of the same
 kind when their onsets are within 100 ms (press: 500 ms); events in the
 detector's first ``warmup_s`` (0.5 s) are not scored. It prints precision,
 recall and F1 per kind, the LTRs wrongly flagged on artifacts, twitches and
-contractions, and the latency from true LTR onset to the final decision.
+contractions, the latency from true LTR onset to the final decision, and the
+LTRs found by their place in a series at one trigger point (they habituate:
+each repeat is smaller, so a detector that a large first LTR blinds misses the
+later ones; ``--ltrs-per-press 6`` makes every series six long).
 
 Usage: .venv/bin/python benchmarks/accuracy.py [--seeds 900 901] [--minutes 5] [--json] [--only TEXT] [--list]
+       [--ltrs-per-press N]
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class Score:
     ltr_on: dict[str, int] = field(default_factory=lambda: {"artifact": 0, "twitch": 0, "contraction": 0})
     true_count: dict[str, int] = field(default_factory=lambda: {"artifact": 0, "twitch": 0, "contraction": 0})
     latency: list[float] = field(default_factory=list)
+    #: LTRs by their place in the series at one trigger point: [found, true].
+    by_repeat: dict[int, list[int]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, object]:
         out: dict[str, object] = {}
@@ -57,6 +63,7 @@ class Score:
         lat = np.array(self.latency)
         out["ltr_latency_ms"] = ({"median": round(float(np.median(lat)) * 1000), "p95": round(float(np.percentile(lat, 95)) * 1000)}
                                  if len(lat) else None)
+        out["ltr_found_by_repeat"] = {str(r + 1): f"{hit}/{n}" for r, (hit, n) in sorted(self.by_repeat.items())}
         return out
 
 
@@ -94,6 +101,11 @@ def score(truth: list[dict[str, float]], found: list[dict[str, float]], end_s: f
                 print(f"  {listing} false {kind} at {f['onset_s']:.3f} s ({f['end_s'] - f['onset_s']:.3f} s long); "
                       f"true near it: {near(truth, f['onset_s'])}")
         if kind == "ltr":
+            hit = {i for i, _ in pairs}
+            for i, t in enumerate(wanted):
+                tally = into.by_repeat.setdefault(int(t.get("repeat", 0)), [0, 0])
+                tally[0] += i in hit
+                tally[1] += 1
             into.latency += [got[j]["decided_s"] - wanted[i]["onset_s"] for i, j in pairs]
     for kind in into.ltr_on:
         others = [t for t in truth if t["kind"] == kind]
@@ -111,6 +123,7 @@ def main() -> None:
     ap.add_argument("--only", default="", help='run the conditions whose label holds this text, e.g. "1000 Hz, 12-bit"')
     ap.add_argument("--list", action="store_true",
                     help="print each missed and each falsely flagged LTR, twitch and contraction, with what was near it")
+    ap.add_argument("--ltrs-per-press", type=int, help="LTRs at every trigger point (default: the simulator's 2 to 4)")
     args = ap.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,7 +136,8 @@ def main() -> None:
                 csv = Path(tmp) / f"s{seed}.csv"
                 twitchd("simulate", "--duration", str(args.minutes * 60), "--seed", str(seed), "--out", str(csv),
                         "--rate", str(cond["rate"]), "--bits", str(cond["bits"]), "--mains", str(cond["mains"]),
-                        "--snr", str(cond["snr"]))
+                        "--snr", str(cond["snr"]),
+                        *(["--ltrs-per-press", str(args.ltrs_per_press)] if args.ltrs_per_press else []))
                 truth = [json.loads(line) for line in csv.with_name(csv.stem + ".truth.jsonl").read_text().splitlines()]
                 found = [json.loads(line) for line in twitchd("detect", str(csv)).splitlines()]
                 score(truth, found, args.minutes * 60, total, f"seed {seed}:" if args.list and not args.json else None)
@@ -132,7 +146,7 @@ def main() -> None:
                 s = results[label]
                 f1s = "  ".join(f"{k} {s[k]['f1']:.2f}" for k in KINDS)  # type: ignore[index]
                 print(f"{label:42s} F1: {f1s}  LTR on artifact/twitch/contraction {s['ltr_flagged_on']}  "
-                      f"latency {s['ltr_latency_ms']}", flush=True)
+                      f"latency {s['ltr_latency_ms']}  LTRs found by place in series {s['ltr_found_by_repeat']}", flush=True)
     if args.json:
         print(json.dumps(results, indent=1))
 

@@ -264,7 +264,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from twitchd.recordings import simulate_csv
     from twitchd.sim.session import SimConfig
 
-    cfg = SimConfig.board(args.bits, seed=args.seed, rate_hz=args.rate, mains_hz=args.mains, snr=args.snr)
+    cfg = SimConfig.board(args.bits, seed=args.seed, rate_hz=args.rate, mains_hz=args.mains, snr=args.snr,
+                          **({"ltrs_per_press": (args.ltrs_per_press,) * 2} if args.ltrs_per_press else {}))
     truth_path, truth = simulate_csv(cfg, args.duration, args.out)
     ltrs = sum(e.kind == "ltr" for e in truth)
     print(f"wrote {args.out} ({args.duration:g} s at {args.rate} Hz) and {truth_path} "
@@ -425,6 +426,8 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--bits", type=int, default=12, choices=(10, 12))
     sim.add_argument("--mains", type=float, default=50.0, choices=(50.0, 60.0))
     sim.add_argument("--snr", default="normal", choices=("normal", "low"))
+    sim.add_argument("--ltrs-per-press", type=int, choices=range(1, 13), metavar="1-12",
+                     help="LTRs at each trigger point, each smaller than the last (default: 2 to 4, drawn per press)")
     sim.set_defaults(func=_cmd_simulate)
     return p
 

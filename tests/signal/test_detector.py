@@ -10,6 +10,7 @@ import pytest
 from tests.signal.scoring import f1, match
 from twitchd.errors import ConfigError
 from twitchd.signal.detector import Detector, detect_offline
+from twitchd.signal.matching import match_onsets
 from twitchd.signal.params import DetectorParams
 from twitchd.sim import sensors
 from twitchd.sim.session import AVR_SUMS, SessionSimulator, SimConfig
@@ -37,6 +38,25 @@ def test_presses_on_unseen_sessions_flag_their_ltrs(seed: int) -> None:
     assert f1(tp, fp, fn) >= 0.9, (tp, fp, fn)
 
 
+@pytest.mark.parametrize("adc_bits", [12, 10])
+def test_six_ltrs_at_one_trigger_point_are_all_flagged_though_each_is_smaller_than_the_last(adc_bits: int) -> None:
+    """LTRs habituate: here each repeat at one site is 0.8x the last, so the sixth is
+    a third of the first. A threshold that learnt from the first, large burst would
+    miss the later ones; the floor learns only from quiet muscle."""
+    found, true = np.zeros(6), np.zeros(6)
+    for seed in (41, 42):
+        emg, force, sim = simulated(seed, 240.0, adc_bits, ltrs_per_press=(6, 6))
+        flagged = [e.onset_s for e in detect_offline(emg, force, RATE) if e.kind == "ltr"]
+        ltrs = [t for t in sim.truth_until(239.0) if t.kind == "ltr" and t.onset_s > 0.5]
+        hit = {i for i, _ in match_onsets([t.onset_s for t in ltrs], flagged, 0.1)}
+        for i, t in enumerate(ltrs):
+            true[int(t.detail["repeat"])] += 1
+            found[int(t.detail["repeat"])] += i in hit
+    assert true.min() >= 10, true
+    recall = found / true
+    assert recall[4:].min() >= 0.9 and recall[4:].min() >= recall[0] - 0.1, recall
+
+
 def test_a_twitch_without_pressure_is_not_an_ltr() -> None:
     rng = np.random.default_rng(0)
     emg = 1.65 + rng.normal(0, 0.0005, 4 * RATE)
@@ -56,6 +76,24 @@ def test_the_same_burst_under_a_20_newton_press_is_an_ltr_and_the_press_counts_i
     events = detect_offline(emg, force, RATE)
     assert [e.kind for e in events] == ["ltr", "press"]
     assert events[1].extra["ltr_count"] == 1 and events[1].extra["peak_force_n"] == pytest.approx(20.0, abs=0.1)
+
+
+def test_a_huge_first_ltr_does_not_blind_the_detector_to_the_five_small_ones_after_it() -> None:
+    """The first LTR at a site is ten times the rest, which then shrink 0.8x each,
+    0.8 s apart. A floor or quiet maximum that learnt from the first burst would
+    still be high for the next two (a mutated kernel flagged them as artifacts)."""
+    rng = np.random.default_rng(0)
+    emg = 1.65 + rng.normal(0, 0.0005, 10 * RATE)
+    t = np.arange(200) / RATE
+    onsets = [3.0 + 0.8 * k for k in range(6)]
+    for at, volts in zip(onsets, [0.5] + [0.05 * 0.8 ** k for k in range(5)], strict=True):
+        emg[int(at * RATE):int(at * RATE) + 200] += volts * np.sin(2 * np.pi * 150 * t) * np.hanning(200)
+    force = np.zeros_like(emg)
+    force[1 * RATE:9 * RATE] = 15.0
+    events = detect_offline(emg, force, RATE)
+    assert [e.kind for e in events] == ["ltr"] * 6 + ["press"]
+    assert [e.onset_s for e in events[:6]] == pytest.approx(onsets, abs=0.02)
+    assert events[6].extra["ltr_count"] == 6
 
 
 def test_a_twitch_a_third_of_a_second_after_a_quick_lift_is_a_twitch_not_an_ltr() -> None:

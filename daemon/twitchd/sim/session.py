@@ -67,6 +67,10 @@ class SimConfig:
     #: then spans ``adc_bits + log2(sum)`` bits): ones, or AVR_SUMS as the AVR
     #: firmware declares them; how many are taken at this rate is ``conversions``.
     sums: tuple[int, int, int] = (1, 1, 1)
+    #: LTRs elicited at each trigger point, drawn per press from this range. Each
+    #: repeat is smaller (habituation); a long series shows whether the detector
+    #: still sees the last, small ones after the first, large one.
+    ltrs_per_press: tuple[int, int] = (2, 4)
 
     @property
     def full_scale(self) -> int:
@@ -210,7 +214,8 @@ class _Composer:
         hold_start = t
         t += rng.uniform(0.8, 1.5)
         repeat = 0
-        for _ in range(int(rng.integers(2, 5))):
+        fewest, most = self.cfg.ltrs_per_press
+        for _ in range(int(rng.integers(fewest, most + 1))):
             if rng.random() < 0.3:
                 t = self._snap(t, target, repeat)
             else:
