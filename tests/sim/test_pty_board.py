@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 import numpy as np
 from twitchd.protocol.decoder import SequenceGap, StreamDecoder
 from twitchd.protocol.frames import Data
 from twitchd.sim.device import SimulatedDevice
-from twitchd.sim.pty_board import BACKLOG_BYTES, SETTLE_S, TICK_S, PtyBoard, run_boards
+from twitchd.sim.pty_board import BACKLOG_BYTES, TICK_S, PtyBoard, run_boards, until_settled
 from twitchd.sim.session import SimConfig
 
 
@@ -35,22 +34,17 @@ def read_all(fd: int) -> bytes:
 
 def read_until_settled(board: PtyBoard, fd: int) -> bytes:
     """The host reads again until the board holds nothing back and the line has
-    stayed empty for SETTLE_S: a write to the master reaches the slave a moment
-    later, so one empty look right after handing over the backlog proves nothing."""
+    stayed empty: a write to the master reaches the slave a moment later, so one
+    empty look right after the board hands over its backlog proves nothing."""
     data = bytearray()
-    quiet_since: float | None = None
-    deadline = time.monotonic() + 10.0
-    while (now := time.monotonic()) < deadline:
+
+    def busy() -> bool:
         chunk = read_all(fd)
-        data += chunk
+        data.extend(chunk)
         board.flush()
-        if chunk or board.unread():
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = now
-        elif now - quiet_since >= SETTLE_S:
-            break
-        time.sleep(0.002)
+        return bool(chunk) or board.unread() > 0
+
+    until_settled(busy, 10.0)
     return bytes(data)
 
 

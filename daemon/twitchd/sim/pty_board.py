@@ -187,6 +187,21 @@ class PtyBoard:
         run_boards([self], announce, stop, duration_s)
 
 
+def until_settled(busy: Callable[[], bool], timeout_s: float) -> None:
+    """Poll ``busy`` until it has said False for SETTLE_S on end (the line is
+    really empty, not just between the kernel's moves), or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    empty_since: float | None = None
+    while (now := time.monotonic()) < deadline:
+        if busy():
+            empty_since = None
+        elif empty_since is None:
+            empty_since = now
+        elif now - empty_since >= SETTLE_S:
+            return
+        time.sleep(0.01)
+
+
 def run_boards(boards: list[PtyBoard], announce: Callable[[str], None], stop: threading.Event | None = None,
                duration_s: float | None = None) -> None:
     """Several boards in one process, one tick for all (a bench of sensors on a USB hub)."""
@@ -206,17 +221,11 @@ def run_boards(boards: list[PtyBoard], announce: Callable[[str], None], stop: th
         # Stopped: sample no more, but let the daemon read what is already on the
         # line before the ptys close (closing discards unread bytes), so a count of
         # samples sent compares exactly with a count of samples received.
-        drain_until = time.monotonic() + DRAIN_S
-        empty_since: float | None = None
-        while (now := time.monotonic()) < drain_until:
+        def unread() -> bool:
             for board in boards:
                 board.flush()
-            if any(board.unread() for board in boards):
-                empty_since = None
-            elif empty_since is None:
-                empty_since = now
-            elif now - empty_since >= SETTLE_S:
-                break
-            time.sleep(0.01)
+            return any(board.unread() for board in boards)
+
+        until_settled(unread, DRAIN_S)
         for board in boards:
             board.unplug()
