@@ -9,6 +9,8 @@ export const KINDS = {
   artifact:    { label: "artifact",    letter: "A",   color: "#6b7280" },
   press:       { label: "press",       letter: "P",   color: "#0f766e" },
   gap:         { label: "gap",         letter: "gap", color: "#6b7280" },
+  // A force bump the EMG does not confirm: shown, never counted as an LTR.
+  felt:        { label: "felt, no EMG", letter: "F",  color: "#b45309" },
 };
 
 export const isKnownEvent = (kind) => Object.hasOwn(KINDS, kind);

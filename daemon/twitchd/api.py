@@ -67,7 +67,7 @@ class DeviceIn(BaseModel):
     source: str = Field(min_length=1, max_length=200, description="simulated[:k=v,…], serial:PORT, ble:NAME, replay:ID")
 
 
-EventKind = Literal["ltr", "twitch", "contraction", "artifact", "press", "gap"]
+EventKind = Literal["ltr", "twitch", "contraction", "artifact", "press", "gap", "felt"]
 if set(get_args(EventKind)) != set(KINDS):
     raise RuntimeError("api.EventKind must list exactly twitchd.events.KINDS")
 

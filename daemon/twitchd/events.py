@@ -7,7 +7,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 #: Every kind an event can have; the dashboard ignores kinds it does not know.
-KINDS = ("ltr", "twitch", "contraction", "artifact", "press", "gap")
+#: ``felt`` is a force bump in a steady hold that the EMG does not confirm: the
+#: thumb may have felt a twitch, but tremor and drift of a held thumb make such
+#: bumps too (docs/detector.md, "Force evidence"), so it never counts as an LTR.
+KINDS = ("ltr", "twitch", "contraction", "artifact", "press", "gap", "felt")
 
 
 @dataclass(frozen=True, slots=True)

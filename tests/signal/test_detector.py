@@ -54,7 +54,11 @@ def test_six_ltrs_at_one_trigger_point_are_all_flagged_though_each_is_smaller_th
             found[int(t.detail["repeat"])] += i in hit
     assert true.min() >= 10, true
     recall = found / true
-    assert recall[4:].min() >= 0.9 and recall[4:].min() >= recall[0] - 0.1, recall
+    # The background that lets tonic firing raise the threshold (issue 17) costs
+    # the Uno some of the smallest, sixth LTRs: measured 0.72 on these seeds (0.94
+    # before it); the 12-bit board still finds every one.
+    wanted = 0.9 if adc_bits == 12 else 0.7
+    assert recall[4:].min() >= wanted and recall[4:].min() >= recall[0] - 0.3, recall
 
 
 def test_a_twitch_without_pressure_is_not_an_ltr() -> None:
@@ -225,15 +229,36 @@ def hold(seconds: float = 6.0, target: float = 10.0) -> tuple[np.ndarray, np.nda
     return emg, force
 
 
-def test_a_twitch_the_thumb_feels_but_the_electrodes_miss_is_still_an_ltr() -> None:
+def test_a_bump_the_thumb_feels_with_no_emg_is_reported_as_felt_never_as_an_ltr() -> None:
+    """Tremor and drift of a held thumb fit bumps too (the second simulator: 345
+    in 96 minutes of holds with no event), so force alone is shown apart."""
     emg, force = hold()
     start, width = int(3.0 * RATE), int(0.15 * RATE)
     force[start:start + width] += 0.3 * np.sin(np.linspace(0, np.pi, width)) ** 2
     events = detect_offline(emg, force, RATE)
-    ltrs = [e for e in events if e.kind == "ltr"]
-    assert len(ltrs) == 1, events
-    assert ltrs[0].extra["force_bump_n"] == pytest.approx(0.3, rel=0.25)
-    assert ltrs[0].onset_s == pytest.approx(3.0 - 0.03, abs=0.05) and ltrs[0].peak_emg_v is None
+    assert [e.kind for e in events] == ["felt", "press"], events
+    felt = events[0]
+    assert felt.extra["force_bump_n"] == pytest.approx(0.3, rel=0.25) and felt.extra["emg_stir"] < 2
+    assert felt.onset_s == pytest.approx(3.0 - 0.03, abs=0.05) and felt.peak_emg_v is None
+    assert events[1].extra["ltr_count"] == 0
+
+
+def test_a_bump_with_a_faint_emg_stir_too_small_for_a_burst_is_an_ltr() -> None:
+    """Two weak signs that agree: the band pushes back on the thumb and the EMG
+    stirs, if too little to be a burst of its own."""
+    rng = np.random.default_rng(5)
+    n = 6 * RATE
+    t = np.arange(n) / RATE
+    envelope = np.clip(np.minimum(t / 0.5, (6.0 - 0.3 - t) / 0.5), 0.0, 1.0)
+    force = 10.0 * envelope + rng.normal(0, 0.02, n)
+    emg = 1.65 + rng.normal(0, 0.0005, n)
+    start, width = int(3.0 * RATE), int(0.15 * RATE)
+    force[start:start + width] += 0.3 * np.sin(np.linspace(0, np.pi, width)) ** 2
+    k = np.arange(60) / RATE
+    emg[start - 40:start + 20] += 0.0015 * np.sin(2 * np.pi * 150 * k) * np.hanning(60)  # 30 ms: too short for an LTR of its own
+    events = detect_offline(emg, force, RATE)
+    assert [e.kind for e in events] == ["ltr", "press"], events
+    assert events[0].peak_emg_v is None and events[0].extra["emg_stir"] >= 2
 
 
 def test_a_steady_hold_with_sway_flags_nothing_and_a_regrip_step_is_not_a_twitch() -> None:
@@ -274,9 +299,10 @@ def test_a_1_khz_uno_summing_eight_raw_and_four_fsr_conversions_finds_quiet_ltrs
     bump tells. At 1 kHz there is time for 13 conversions a sample: raw x8
     and FSR x4 (the firmware's tier) against raw x4 alone, on the same scenes."""
     raw_only, tiered = _uno_totals((4, 1, 1), 1000, snr="low"), _uno_totals(AVR_SUMS, 1000, snr="low")
-    # Measured: 77 of 116 LTRs found with raw x4 (F1 0.75), 99 with the tier (F1 0.88).
-    assert tiered["ltr"][0] >= raw_only["ltr"][0] + 15, (raw_only, tiered)
-    assert f1(*tiered["ltr"]) >= 0.8, tiered
+    # Measured: 41 of 116 LTRs found with raw x4 (F1 0.51), 57 with the tier (F1 0.63).
+    # (Before issue 17 a bump in force alone counted, 77 and 99; now it is "felt".)
+    assert tiered["ltr"][0] >= raw_only["ltr"][0] + 10, (raw_only, tiered)
+    assert f1(*tiered["ltr"]) >= 0.6, tiered
 
 
 def test_every_detector_parameter_is_in_the_table_of_docs_detector_md() -> None:

@@ -76,8 +76,9 @@ class Detector:
             extra = {"peak_force_n": float(row[kernel.E_X1]), "ltr_count": float(row[kernel.E_X2])}
         elif kind == "artifact":
             extra = {"force_slope_n_per_s": float(row[kernel.E_X2])}
-        elif kind == "ltr" and row[kernel.E_X2] > 0.0:
-            extra = {"force_bump_n": round(float(row[kernel.E_X2]), 3)}  # seen by the thumb, not the electrodes
+        elif kind in ("ltr", "felt") and row[kernel.E_X2] > 0.0:
+            # Seen by the thumb; emg_stir: the EMG's largest energy around it over what noise reaches.
+            extra = {"force_bump_n": round(float(row[kernel.E_X2]), 3), "emg_stir": round(float(row[kernel.E_X1]), 2)}
         peak = float(row[kernel.E_PEAK])
         return Event(
             kind=kind, onset_s=float(row[kernel.E_ONSET] / r), end_s=float(row[kernel.E_END] / r),

@@ -29,18 +29,19 @@ import numpy.typing as npt
 
 from twitchd.signal.params import (
     BUMP_MAX_TICKS, BUMP_TERMS, P_BUMP_A_FALL, P_BUMP_A_RISE, P_BUMP_CENTER, P_BUMP_DELAY, P_BUMP_FIT,
-    P_BUMP_HALF, P_BUMP_MIN, P_BUMP_PINV, P_BUMP_SLOPE, P_BUMP_RATIO, P_BUMP_SETTLE, P_BUMP_TICK, P_BUMP_W, P_BUMP_X,
+    P_BUMP_HALF, P_BUMP_MIN, P_BUMP_PINV, P_BUMP_SLOPE, P_BUMP_RATIO, P_BUMP_EMG, P_BUMP_SETTLE, P_BUMP_TICK, P_BUMP_W, P_BUMP_X,
     P_A_DC, P_A_ENERGY, P_A_FALL, P_A_FORCE, P_A_MOTION, P_A_RISE, P_AFTER_PRESS,
     P_FLOOR_MIN, P_HP_B0, P_LF_FLOOR_MIN, P_LP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
     P_OFF_HOLD, P_OFF_RATIO, P_R50_B0, P_R60_B0,
     P_A_HUM, P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
     P_SNAP_WINDOW, P_WARMUP, P_BACKTRACK, P_PEAK_MIN, P_PEAK_RATIO, P_QBLOCK,
+    P_BG_BLOCK, P_BG_UP, P_BG_DOWN, P_BG_ON, P_BG_OFF, P_LTR_MIN,
 )
 
 # Event kinds in the output rows (index into twitchd.events.KINDS + 1).
-K_LTR, K_TWITCH, K_CONTRACTION, K_ARTIFACT, K_PRESS = 1, 2, 3, 4, 5
+K_LTR, K_TWITCH, K_CONTRACTION, K_ARTIFACT, K_PRESS, K_GAP, K_FELT = 1, 2, 3, 4, 5, 6, 7
 # A provisional flag at burst onset (not a final kind): X1 = 1 if it looks like an LTR.
-K_ONSET = 7
+K_ONSET = 8
 # Columns of an output row.
 E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS = range(10)
 
@@ -54,8 +55,11 @@ E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS =
  S_USE60, S_LP1, S_LP2, S_FACC, S_FCNT, S_BTICKS, S_BFLOOR, S_BACTIVE, S_BMAX, S_BMAX_N,
  S_BMAX_LEVEL, S_LAST_BURST_ON, S_LAST_MOTION_ON, S_BP_HAS, S_BP_C, S_BP_N, S_BP_LEVEL,
  S_BP_THR, S_BMAX_FIT, S_BSUPPRESS_N, S_BSUPPRESS_C, S_QUIET_AT, S_QB_MAX, S_QB_N, S_QB_BUSY, S_QPEAK,
- S_LAST_BUSY, S_BRING) = range(83)
-N_STATE = S_BRING + BUMP_MAX_TICKS
+ S_LAST_BUSY, S_EMAX, S_BG, S_BG_MAX, S_BG_N, S_BRING) = range(87)
+#: Beside each tick of averaged force (S_BRING...) the largest EMG energy of
+#: that tick (S_ERING...), so a bump can ask whether the muscle stirred with it.
+S_ERING = S_BRING + BUMP_MAX_TICKS
+N_STATE = S_ERING + BUMP_MAX_TICKS
 
 _NEVER = -1e18
 #: A bump fitted this well (residual / height) is a main lobe, never a side lobe
@@ -64,6 +68,10 @@ CLEAR_BUMP_FIT = 0.3
 #: Per quiet block, the learned quiet maximum moves this far towards a larger
 #: block maximum (about 5 blocks to follow louder noise); a smaller one is taken at once.
 QPEAK_RISE = 0.2
+#: A block whose largest energy is this many times the background holds an event
+#: (an LTR of a series at one site), and does not teach the background: tonic
+#: potentials sit 2-6x above it, a habituating LTR series far more.
+BG_EVENT = 10.0
 
 
 def new_state() -> npt.NDArray[np.float64]:
@@ -203,9 +211,35 @@ def _bump_final(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float
     if explained or regrip:
         return k
     conf = min(1.0, max(0.3, s[S_BP_C] / (4.0 * s[S_BP_THR])))
-    k = _emit(out, k, K_LTR, onset, bump_end, n, np.nan, s[S_BP_LEVEL], conf, 0.0, s[S_BP_C])
-    s[S_PRESS_LTRS] += 1.0
+    # A held thumb trembles and drifts, and some of that fits a bump; a twitch
+    # also stirs the EMG, if too little for a burst of its own. Only a bump the
+    # EMG confirms (its energy around the bump reaching bump_emg_ratio times
+    # what quiet noise reaches) is an LTR; the rest is "felt", shown apart.
+    support = _emg_support(p, s, n, onset - p[P_BUMP_DELAY], s[S_BP_N])
+    # Against what the EMG reaches anyway: quiet noise, or tonic firing (the background).
+    reach = max(s[S_QPEAK], p[P_PEAK_MIN], s[S_BG])
+    stir = support / reach if s[S_QPEAK] > 0.0 else 0.0
+    if stir >= p[P_BUMP_EMG]:
+        k = _emit(out, k, K_LTR, onset, bump_end, n, np.nan, s[S_BP_LEVEL], conf, stir, s[S_BP_C])
+        s[S_PRESS_LTRS] += 1.0
+    else:
+        k = _emit(out, k, K_FELT, onset, bump_end, n, np.nan, s[S_BP_LEVEL], conf, stir, s[S_BP_C])
     return k
+
+
+@numba.njit(cache=True, nogil=True)
+def _emg_support(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float, lo: float, hi: float) -> float:
+    """The largest EMG energy of the force ticks that cover samples lo..hi (n is now)."""
+    tick = p[P_BUMP_TICK]
+    last = s[S_BTICKS] - 1.0  # the tick that ended at sample n
+    j_lo = max(last - np.ceil((n - lo) / tick), s[S_BTICKS] - BUMP_MAX_TICKS, 0.0)
+    j_hi = min(last - np.floor((n - hi) / tick), last)
+    best = 0.0
+    j = j_lo
+    while j <= j_hi:
+        best = max(best, s[S_ERING + int(j) % BUMP_MAX_TICKS])
+        j += 1.0
+    return best
 
 
 @numba.njit(cache=True, nogil=True)
@@ -298,11 +332,14 @@ def detect_block(
         if f == f:
             s[S_FACC] += f
             s[S_FCNT] += 1.0
+        s[S_EMAX] = max(s[S_EMAX], e)
         if s[S_FCNT] >= p[P_BUMP_TICK]:
             s[S_BRING + int(s[S_BTICKS]) % BUMP_MAX_TICKS] = s[S_FACC] / s[S_FCNT]
+            s[S_ERING + int(s[S_BTICKS]) % BUMP_MAX_TICKS] = s[S_EMAX]
             s[S_BTICKS] += 1.0
             s[S_FACC] = 0.0
             s[S_FCNT] = 0.0
+            s[S_EMAX] = 0.0
             k = _bump_tick(p, s, n, out, k)
         # -- learning the floors --------------------------------------------
         if n < p[P_WARMUP]:
@@ -341,12 +378,32 @@ def detect_block(
             s[S_QB_N] = 0.0
             s[S_QB_MAX] = 0.0
             s[S_QB_BUSY] = 0.0
+        # The background: the lower quartile of every block's largest energy,
+        # busy or not. Pure noise keeps it under the thresholds below; tonic
+        # guarding (a few units firing on and on) fills every block with
+        # motor-unit potentials and lifts it, so they stop being "twitches".
+        s[S_BG_MAX] = max(s[S_BG_MAX], e)
+        s[S_BG_N] += 1.0
+        if s[S_BG_N] >= p[P_BG_BLOCK]:
+            m = s[S_BG_MAX]
+            if s[S_BG] == 0.0:
+                s[S_BG] = m
+            elif m > BG_EVENT * s[S_BG]:
+                pass  # a block this far above the background holds an event, not background
+            elif m > s[S_BG]:
+                s[S_BG] *= np.exp(p[P_BG_UP])
+            else:
+                s[S_BG] *= np.exp(-p[P_BG_DOWN])
+            s[S_BG_N] = 0.0
+            s[S_BG_MAX] = 0.0
         on_level = p[P_ON_RATIO] * floor
         if s[S_QPEAK] > 0.0:
             on_level = min(on_level, p[P_PEAK_RATIO] * max(s[S_QPEAK], p[P_PEAK_MIN]))
+        on_level = max(on_level, p[P_BG_ON] * s[S_BG])
+        off_level = max(p[P_OFF_RATIO] * floor, p[P_BG_OFF] * s[S_BG])
         # -- muscle bursts: double threshold ------------------------------
         if s[S_ACTIVE] == 0.0:
-            if e <= p[P_OFF_RATIO] * floor:
+            if e <= off_level:
                 s[S_QUIET_AT] = n
             if e > on_level:
                 if s[S_ABOVE] == 0.0:
@@ -381,7 +438,7 @@ def detect_block(
         if s[S_ACTIVE] == 1.0:
             if s[S_M_ACTIVE] == 1.0:
                 s[S_M_CLAIMED] = 1.0
-            if e < p[P_OFF_RATIO] * floor:
+            if e < off_level:
                 if s[S_BELOW] == 0.0:
                     s[S_END_CAND] = n
                 s[S_BELOW] += 1.0
@@ -394,13 +451,19 @@ def detect_block(
                     elif end - onset > p[P_SHORT_MAX]:
                         kind = K_CONTRACTION
                     elif s[S_ELIGIBLE] == 1.0:
-                        kind = K_LTR
-                        if s[S_INPRESS] == 1.0:
+                        # An LTR is a polyphasic burst of several units; one
+                        # motor-unit potential under the thumb (tonic firing,
+                        # a noise spike) is not one, and is not reported.
+                        kind = K_LTR if end - onset >= p[P_LTR_MIN] else 0
+                        if kind == 0:
+                            s[S_LAST_BURST_ON] = _NEVER  # nor does it explain a force bump away
+                        if kind == K_LTR and s[S_INPRESS] == 1.0:
                             s[S_PRESS_LTRS] += 1.0
                     else:
                         kind = K_TWITCH
-                    k = _emit(out, k, kind, onset, end, n, s[S_PEAK], s[S_FORCE_ON], conf,
-                              s[S_LF] / max(s[S_HF], 1e-30), 0.0)
+                    if kind != 0:
+                        k = _emit(out, k, kind, onset, end, n, s[S_PEAK], s[S_FORCE_ON], conf,
+                                  s[S_LF] / max(s[S_HF], 1e-30), 0.0)
                     s[S_ACTIVE] = 0.0
                     s[S_ABOVE] = 0.0
                     s[S_BELOW] = 0.0
