@@ -55,7 +55,7 @@ E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS =
  S_USE60, S_LP1, S_LP2, S_FACC, S_FCNT, S_BTICKS, S_BFLOOR, S_BACTIVE, S_BMAX, S_BMAX_N,
  S_BMAX_LEVEL, S_LAST_BURST_ON, S_LAST_MOTION_ON, S_BP_HAS, S_BP_C, S_BP_N, S_BP_LEVEL,
  S_BP_THR, S_BMAX_FIT, S_BSUPPRESS_N, S_BSUPPRESS_C, S_QUIET_AT, S_QB_MAX, S_QB_N, S_QB_BUSY, S_QPEAK,
- S_LAST_BUSY, S_EMAX, S_BG, S_BG_MAX, S_BG_N, S_BRING) = range(87)
+ S_LAST_BUSY, S_EMAX, S_BG, S_BG_MAX, S_BG_N, S_CORE_FIRST, S_CORE_LAST, S_BG_LOG, S_BRING) = range(90)
 #: Beside each tick of averaged force (S_BRING...) the largest EMG energy of
 #: that tick (S_ERING...), so a bump can ask whether the muscle stirred with it.
 S_ERING = S_BRING + BUMP_MAX_TICKS
@@ -72,6 +72,9 @@ QPEAK_RISE = 0.2
 #: (an LTR of a series at one site), and does not teach the background: tonic
 #: potentials sit 2-6x above it, a habituating LTR series far more.
 BG_EVENT = 10.0
+#: Per block, the smoothed log background moves this far towards the quantile
+#: (about four 0.25 s blocks).
+BG_SMOOTH = 0.25
 
 
 def new_state() -> npt.NDArray[np.float64]:
@@ -217,7 +220,7 @@ def _bump_final(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float
     # what quiet noise reaches) is an LTR; the rest is "felt", shown apart.
     support = _emg_support(p, s, n, onset - p[P_BUMP_DELAY], s[S_BP_N])
     # Against what the EMG reaches anyway: quiet noise, or tonic firing (the background).
-    reach = max(s[S_QPEAK], p[P_PEAK_MIN], s[S_BG])
+    reach = max(s[S_QPEAK], p[P_PEAK_MIN], np.exp(s[S_BG_LOG]) if s[S_BG_LOG] != 0.0 else 0.0)
     stir = support / reach if s[S_QPEAK] > 0.0 else 0.0
     if stir >= p[P_BUMP_EMG]:
         k = _emit(out, k, K_LTR, onset, bump_end, n, np.nan, s[S_BP_LEVEL], conf, stir, s[S_BP_C])
@@ -394,13 +397,20 @@ def detect_block(
                 s[S_BG] *= np.exp(p[P_BG_UP])
             else:
                 s[S_BG] *= np.exp(-p[P_BG_DOWN])
+            # The quantile steps in a sawtooth (x1.3 up, x0.4 down); what the
+            # thresholds use is its log smoothed over a few blocks.
+            if s[S_BG_LOG] == 0.0:
+                s[S_BG_LOG] = np.log(max(s[S_BG], 1e-300))
+            else:
+                s[S_BG_LOG] += BG_SMOOTH * (np.log(max(s[S_BG], 1e-300)) - s[S_BG_LOG])
             s[S_BG_N] = 0.0
             s[S_BG_MAX] = 0.0
         on_level = p[P_ON_RATIO] * floor
         if s[S_QPEAK] > 0.0:
             on_level = min(on_level, p[P_PEAK_RATIO] * max(s[S_QPEAK], p[P_PEAK_MIN]))
-        on_level = max(on_level, p[P_BG_ON] * s[S_BG])
-        off_level = max(p[P_OFF_RATIO] * floor, p[P_BG_OFF] * s[S_BG])
+        bg = np.exp(s[S_BG_LOG]) if s[S_BG_LOG] != 0.0 else 0.0
+        on_level = max(on_level, p[P_BG_ON] * bg)
+        off_level = max(p[P_OFF_RATIO] * floor, p[P_BG_OFF] * bg)
         # -- muscle bursts: double threshold ------------------------------
         if s[S_ACTIVE] == 0.0:
             if e <= off_level:
@@ -413,6 +423,7 @@ def detect_block(
                     s[S_CAND] = max(s[S_QUIET_AT] + 1.0, n - p[P_BACKTRACK])
                     s[S_PEAK] = 0.0
                     s[S_PEAK_E] = 0.0
+                    s[S_CORE_FIRST] = -1.0
                     s[S_HF] = 0.0
                     s[S_LF] = 0.0
                     s[S_FORCE_ON] = fs
@@ -431,6 +442,13 @@ def detect_block(
             else:
                 s[S_ABOVE] = 0.0
         if s[S_ACTIVE] == 1.0 or s[S_ABOVE] > 0.0:
+            # The burst's core: from the first to the last sample whose own
+            # (unsmoothed) energy clears the onset level. The smoothed energy of
+            # one large potential lingers for tens of ms; its core does not.
+            if psi > on_level:
+                if s[S_CORE_FIRST] < 0.0:
+                    s[S_CORE_FIRST] = n
+                s[S_CORE_LAST] = n
             s[S_PEAK] = max(s[S_PEAK], abs(y))
             s[S_PEAK_E] = max(s[S_PEAK_E], e)
             s[S_HF] += y * y
@@ -454,7 +472,7 @@ def detect_block(
                         # An LTR is a polyphasic burst of several units; one
                         # motor-unit potential under the thumb (tonic firing,
                         # a noise spike) is not one, and is not reported.
-                        kind = K_LTR if end - onset >= p[P_LTR_MIN] else 0
+                        kind = K_LTR if s[S_CORE_LAST] - s[S_CORE_FIRST] >= p[P_LTR_MIN] else 0
                         if kind == 0:
                             s[S_LAST_BURST_ON] = _NEVER  # nor does it explain a force bump away
                         if kind == K_LTR and s[S_INPRESS] == 1.0:

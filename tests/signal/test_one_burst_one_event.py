@@ -1,0 +1,95 @@
+"""One burst, one event; a raised background is background (issue 17), told as
+what the practitioner sees under the thumb."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twitchd.signal.detector import detect_offline
+from twitchd.signal.params import DetectorParams
+
+RATE = 2000
+
+
+def quiet(seconds: float, seed: int = 0) -> np.ndarray:
+    """A quiet MyoWare RAW on a 12-bit board: 0.5 mV of noise around Vs/2."""
+    return 1.65 + np.random.default_rng(seed).normal(0, 0.0005, int(seconds * RATE))
+
+
+def burst(emg: np.ndarray, at_s: float, length_s: float, volts: float = 0.02, seed: int = 1) -> None:
+    """Several units discharging: band-limited noise under a smooth window."""
+    n = int(length_s * RATE)
+    rng = np.random.default_rng(seed)
+    wave = np.convolve(rng.normal(0, 1, n + 20), np.hanning(9), "same")[10:10 + n]
+    start = int(at_s * RATE)
+    emg[start:start + n] += volts * wave / wave.std() * np.hanning(n) ** 0.3
+
+
+def muap(emg: np.ndarray, at: int, volts: float) -> None:
+    """One motor-unit potential, biphasic, about 6 ms."""
+    t = np.arange(-6, 7) / 6.0
+    emg[at - 6:at + 7] += volts * -t * np.exp(-t * t * 2)
+
+
+def test_a_burst_with_an_80_ms_pause_is_one_twitch_not_two() -> None:
+    emg = quiet(5.0)
+    burst(emg, 2.0, 0.12)
+    burst(emg, 2.2, 0.12, seed=2)  # 80 ms of silence between the two halves
+    events = detect_offline(emg, np.zeros_like(emg), RATE)
+    assert [e.kind for e in events] == ["twitch"], events
+    assert abs(events[0].onset_s - 2.0) < 0.02 and events[0].end_s > 2.28
+
+
+def test_two_twitches_300_ms_apart_stay_two() -> None:
+    emg = quiet(5.0)
+    burst(emg, 2.0, 0.1)
+    burst(emg, 2.4, 0.1, seed=2)
+    assert [e.kind for e in detect_offline(emg, np.zeros_like(emg), RATE)] == ["twitch", "twitch"]
+
+
+def test_the_first_units_of_a_contraction_are_not_also_a_twitch() -> None:
+    """A contraction often starts with a few units, a short lull, then recruitment."""
+    emg = quiet(8.0)
+    burst(emg, 2.0, 0.08, volts=0.01)
+    burst(emg, 2.15, 2.5, seed=3)
+    events = detect_offline(emg, np.zeros_like(emg), RATE)
+    assert [e.kind for e in events] == ["contraction"], events
+    assert abs(events[0].onset_s - 2.0) < 0.03
+
+
+def tonic(emg: np.ndarray, start_s: float, end_s: float, units: int = 4, volts: float = 0.004) -> None:
+    """Guarding: a few low-threshold units firing on and on at 8-12 Hz."""
+    rng = np.random.default_rng(7)
+    for u in range(units):
+        rate, size = rng.uniform(8, 12), volts * rng.uniform(0.6, 1.4)
+        at = start_s + rng.uniform(0, 0.1)
+        while at < end_s:
+            muap(emg, int(at * RATE), size)
+            at += rng.normal(1 / rate, 0.15 / rate)
+
+
+def test_tonic_guarding_under_a_steady_press_raises_no_ltr_and_a_real_ltr_in_it_still_flags() -> None:
+    """Each tonic potential stands 8x above the quiet noise, and four units at
+    8-12 Hz leave no pause of 75 ms: without a background the whole guarding is
+    one burst. Now the start of the guarding is
+    at most one contraction (guarding is one; DESIGN.md section 6), and an LTR
+    during it still flags."""
+    emg = quiet(24.0)
+    force = np.zeros_like(emg)
+    force[int(1.0 * RATE):int(23.0 * RATE)] = 12.0
+    tonic(emg, 3.0, 21.0)
+    burst(emg, 16.0, 0.2, volts=0.03, seed=4)
+    events = [e for e in detect_offline(emg, force, RATE) if e.kind != "press"]
+    assert [(e.kind, round(e.onset_s, 1)) for e in events if e.kind != "contraction"] == [("ltr", 16.0)], events
+    assert [round(e.onset_s, 1) for e in events if e.kind == "contraction"] in ([], [3.1]), events
+    without = detect_offline(emg, force, RATE, DetectorParams(background_onset_ratio=0.0, background_offset_ratio=0.0))
+    # What the background prevents: one 18 s "contraction" that swallows the LTR.
+    assert [e.kind for e in without] == ["contraction", "press"], without
+
+
+def test_one_motor_unit_potential_under_the_thumb_is_not_an_ltr() -> None:
+    emg = quiet(6.0)
+    force = np.zeros_like(emg)
+    force[RATE:5 * RATE] = 10.0
+    muap(emg, 3 * RATE, 0.01)  # 50 uV at the skin: a typical surface unit
+    assert [e.kind for e in detect_offline(emg, force, RATE)] == ["press"]
