@@ -11,6 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 from twitchd import api as api_module
 from twitchd.api import Daemon, create_app
 from twitchd.errors import ConfigError
+from twitchd.events import KINDS
 from twitchd.settings import Settings, resolve
 
 
@@ -180,7 +181,7 @@ def test_detector_settings_are_finite_numbers_in_range_and_consistent(body: dict
 
 @pytest.mark.parametrize("path", ["/api/sessions/9223372036854775808", "/api/sessions/0/trace",
                                   "/api/sessions/99999999999999999999/export", "/api/events?since=9223372036854775808",
-                                  "/api/events?kind=ltr&kind=ltr&kind=ltr&kind=ltr&kind=ltr&kind=ltr&kind=ltr",
+                                  "/api/events?" + "&".join(["kind=ltr"] * (len(KINDS) + 1)),
                                   "/api/sessions/1/trace?start_s=nan", "/api/sessions/1/trace?seconds=inf"])
 def test_ids_and_numbers_beyond_what_the_store_holds_are_refused(path: str) -> None:
     with client() as c:
