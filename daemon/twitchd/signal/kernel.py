@@ -7,18 +7,21 @@ saved state resumes a stream exactly. Stages, per sample:
 1. EMG: 20 Hz high-pass, mains notches (f0, 3 f0; 50 or 60 Hz, measured
    unless set), Teager-Kaiser energy,
    smoothed; an adaptive noise floor that learns only while nothing happens,
-   and the largest energy of a quiet second (how far the noise reaches).
+   the largest energy of a quiet second (how far the noise reaches), and a
+   background (lower quartile of every block's largest energy) that tonic
+   firing lifts and a series of LTRs does not.
 2. Double threshold (onset: the lower of a multiple of the floor and of the
    quiet maximum, held for a few ms; offset ratio held for ~50 ms) marks
    bursts; each burst keeps its peak and its energy in and below the EMG band.
 3. Force: smoothed; press episodes with hysteresis; snaps (fast force change
    during a press). 3b. Force bumps: averaged to 100 Hz, a sliding window fitted
    as a quadratic trend plus a bump; a bump during a steady hold that no EMG
-   burst explains is an LTR seen by the thumb alone (the taut band pushing back).
+   burst explains is an LTR if the EMG stirred with it, else "felt" (the
+   thumb's own tremor and drift make bumps too).
 4. A low-frequency (<15 Hz) channel finds electrode motion on its own.
 5. At a burst's end it is classified against force: artifact (mostly
    low-frequency energy), contraction (long), LTR (under pressure, just after
-   a lift or a snap), else twitch.
+   a lift or a snap, with a core of several units), else twitch.
 """
 
 from __future__ import annotations
