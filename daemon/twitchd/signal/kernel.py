@@ -31,8 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twitchd.signal.params import (
-    BUMP_MAX_TICKS, BUMP_TERMS, P_BUMP_A_FALL, P_BUMP_A_RISE, P_BUMP_CENTER, P_BUMP_DELAY, P_BUMP_FIT,
-    P_BUMP_HALF, P_BUMP_MIN, P_BUMP_PINV, P_BUMP_SLOPE, P_BUMP_RATIO, P_BUMP_EMG, P_BUMP_SETTLE, P_BUMP_TICK, P_BUMP_W, P_BUMP_X,
+    BUMP_MAX_TICKS, P_BUMP_TICK,
     P_A_DC, P_A_ENERGY, P_A_FALL, P_A_FORCE, P_A_MOTION, P_A_RISE, P_AFTER_PRESS,
     P_FLOOR_MIN, P_HP_B0, P_LF_FLOOR_MIN, P_LP_B0, P_M1_B0, P_M3_B0, P_MAINS_MODE, P_MOTION_ON, P_MOTION_RATIO, P_N1_B0, P_N3_B0,
     P_OFF_HOLD, P_OFF_RATIO, P_R50_B0, P_R60_B0,
@@ -40,59 +39,9 @@ from twitchd.signal.params import (
     P_SNAP_WINDOW, P_WARMUP, P_BACKTRACK, P_PEAK_MIN, P_PEAK_RATIO, P_QBLOCK,
     P_BG_BLOCK, P_BG_UP, P_BG_DOWN, P_BG_ON, P_BG_OFF, P_LTR_MIN,
 )
-
-# Event kinds in the output rows (index into twitchd.events.KINDS + 1).
-K_LTR, K_TWITCH, K_CONTRACTION, K_ARTIFACT, K_PRESS, K_GAP, K_FELT = 1, 2, 3, 4, 5, 6, 7
-# A provisional flag at burst onset (not a final kind): X1 = 1 if it looks like an LTR.
-K_ONSET = 8
-# Columns of an output row.
-E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS = range(10)
-
-# State slots.
-(S_HP1, S_HP2, S_NA1, S_NA2, S_NB1, S_NB2, S_Y1, S_Y2, S_E, S_FLOOR, S_N,
- S_ACTIVE, S_ABOVE, S_BELOW, S_CAND, S_ONSET, S_END_CAND, S_PEAK, S_PEAK_E, S_HF, S_LF,
- S_FORCE_ON, S_ELIGIBLE, S_FS, S_INPRESS, S_PRESS_START, S_PRESS_PEAK, S_PRESS_LTRS,
- S_LAST_LIFT, S_LAST_SNAP, S_DC, S_LF1, S_LF2, S_ELF, S_LFFLOOR, S_M_ACTIVE, S_M_ABOVE,
- S_M_BELOW, S_M_CAND, S_M_ONSET, S_M_END_CAND, S_M_PEAK, S_M_SLOPE, S_M_CLAIMED,
- S_FS_PREV, S_MA1, S_MA2, S_MB1, S_MB2, S_R50A, S_R50B, S_R60A, S_R60B, S_HUM50, S_HUM60,
- S_USE60, S_LP1, S_LP2, S_FACC, S_FCNT, S_BTICKS, S_BFLOOR, S_BACTIVE, S_BMAX, S_BMAX_N,
- S_BMAX_LEVEL, S_LAST_BURST_ON, S_LAST_MOTION_ON, S_BP_HAS, S_BP_C, S_BP_N, S_BP_LEVEL,
- S_BP_THR, S_BMAX_FIT, S_BSUPPRESS_N, S_BSUPPRESS_C, S_QUIET_AT, S_QB_MAX, S_QB_N, S_QB_BUSY, S_QPEAK,
- S_LAST_BUSY, S_EMAX, S_BG, S_BG_MAX, S_BG_N, S_CORE_FIRST, S_CORE_LAST, S_BG_LOG, S_BRING) = range(90)
-#: Beside each tick of averaged force (S_BRING...) the largest EMG energy of
-#: that tick (S_ERING...), so a bump can ask whether the muscle stirred with it.
-S_ERING = S_BRING + BUMP_MAX_TICKS
-N_STATE = S_ERING + BUMP_MAX_TICKS
-
-_NEVER = -1e18
-#: A bump fitted this well (residual / height) is a main lobe, never a side lobe
-#: (side lobes of the bump model leave >= 0.48 unexplained, see bump_fit).
-CLEAR_BUMP_FIT = 0.3
-#: Per quiet block, the learned quiet maximum moves this far towards a larger
-#: block maximum (about 5 blocks to follow louder noise); a smaller one is taken at once.
-QPEAK_RISE = 0.2
-#: A block whose largest energy is this many times the background holds an event
-#: (an LTR of a series at one site), and does not teach the background: tonic
-#: potentials sit 2-6x above it, a habituating LTR series far more.
-BG_EVENT = 10.0
-#: Per block, the smoothed log background moves this far towards the quantile
-#: (about four 0.25 s blocks).
-BG_SMOOTH = 0.25
-
-
-def new_state() -> npt.NDArray[np.float64]:
-    state = np.zeros(N_STATE)
-    state[S_LAST_LIFT] = _NEVER
-    state[S_LAST_SNAP] = _NEVER
-    state[S_LAST_BURST_ON] = _NEVER
-    state[S_LAST_MOTION_ON] = _NEVER
-    state[S_BSUPPRESS_N] = _NEVER
-    return state
-
-
-def max_events(n: int, rate_hz: float) -> int:
-    """Output rows a block of n samples can need: bursts need >= 5 ms each."""
-    return n // max(1, int(0.005 * rate_hz)) + 8
+from twitchd.signal.bumps import _bump_tick
+from twitchd.signal.slots import *  # noqa: F403 (the state's slot names, kinds and row columns)
+from twitchd.signal.slots import _NEVER, _emit, max_events, new_state  # noqa: F401
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -101,151 +50,6 @@ def _biquad(x: float, p: npt.NDArray[np.float64], at: int, s: npt.NDArray[np.flo
     s[z] = p[at + 1] * x - p[at + 3] * y + s[z + 1]
     s[z + 1] = p[at + 2] * x - p[at + 4] * y
     return y
-
-
-@numba.njit(cache=True, nogil=True)
-def _emit(out: npt.NDArray[np.float64], k: int, kind: int, onset: float, end: float, decided: float,
-          peak: float, force: float, conf: float, x1: float, x2: float) -> int:
-    if k >= out.shape[0]:
-        return k
-    out[k, E_KIND] = kind
-    out[k, E_ONSET] = onset
-    out[k, E_END] = end
-    out[k, E_DECIDED] = decided
-    out[k, E_PEAK] = peak
-    out[k, E_FORCE] = force
-    out[k, E_CONF] = conf
-    out[k, E_X1] = x1
-    out[k, E_X2] = x2
-    return k + 1
-
-
-@numba.njit(cache=True, nogil=True)
-def _bump_tick(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float,
-               out: npt.NDArray[np.float64], k: int) -> int:
-    """One 100 Hz step of the force-bump stage; may emit an LTR seen in force alone.
-
-    The newest window of averaged force is fitted as a + b t + q t^2 + c bump
-    (least squares through a precomputed pseudo-inverse). A bump counts when c
-    clears both a learned floor and an absolute minimum and the model explains
-    the window (a step or a dip does not fit). It is held until no larger fit
-    nearby can make it a side lobe, then reported unless EMG explains it.
-    """
-    w = int(p[P_BUMP_W])
-    ticks = s[S_BTICKS]
-    tick = p[P_BUMP_TICK]
-    half = p[P_BUMP_HALF] * tick
-    lobe = (0.75 * w + 1.0) * tick
-    if s[S_BFLOOR] == 0.0:
-        s[S_BFLOOR] = (p[P_BUMP_MIN] / p[P_BUMP_RATIO]) ** 2
-    start_n = n - w * tick  # the window's first sample
-    centre_n = start_n + p[P_BUMP_CENTER] * tick
-    # A pending bump is final once no larger one can be its centre lobe: the fit
-    # of a single bump has side lobes (~25 %) about half a window either side.
-    if s[S_BP_HAS] == 1.0 and centre_n - s[S_BP_N] > lobe:
-        k = _bump_final(p, s, n, half, out, k)
-    steady = s[S_INPRESS] == 1.0 and start_n - s[S_PRESS_START] >= p[P_BUMP_SETTLE] \
-        and start_n - s[S_LAST_SNAP] >= p[P_BUMP_SETTLE] and ticks >= w
-    if not steady:
-        s[S_BACTIVE] = 0.0
-        s[S_BP_HAS] = 0.0
-        return k
-    coef = np.zeros(BUMP_TERMS)
-    first = int(ticks) - w
-    for j in range(w):
-        v = s[S_BRING + (first + j) % BUMP_MAX_TICKS]
-        for t in range(BUMP_TERMS):
-            coef[t] += p[P_BUMP_PINV + t * w + j] * v
-    sq = 0.0
-    for j in range(w):
-        fit = 0.0
-        for t in range(BUMP_TERMS):
-            fit += p[P_BUMP_X + j * BUMP_TERMS + t] * coef[t]
-        d = s[S_BRING + (first + j) % BUMP_MAX_TICKS] - fit
-        sq += d * d
-    resid = np.sqrt(sq / w)
-    c = coef[BUMP_TERMS - 1]
-    threshold = max(p[P_BUMP_RATIO] * np.sqrt(s[S_BFLOOR]), p[P_BUMP_MIN])
-    if s[S_BACTIVE] == 0.0 and s[S_BP_HAS] == 0.0 and abs(c) < threshold:
-        a = p[P_BUMP_A_RISE] if c * c > s[S_BFLOOR] else p[P_BUMP_A_FALL]
-        s[S_BFLOOR] += a * (c * c - s[S_BFLOOR])
-    if c > threshold and resid < p[P_BUMP_FIT] * c and abs(coef[1]) < p[P_BUMP_SLOPE]:
-        if s[S_BACTIVE] == 0.0 or c > s[S_BMAX]:
-            s[S_BMAX] = c
-            s[S_BMAX_N] = centre_n
-            s[S_BMAX_LEVEL] = coef[0]
-            s[S_BMAX_FIT] = resid / c
-        s[S_BACTIVE] = 1.0
-        return k
-    if s[S_BACTIVE] == 1.0:
-        s[S_BACTIVE] = 0.0
-        if s[S_BMAX_N] <= s[S_BSUPPRESS_N] and s[S_BMAX] <= s[S_BSUPPRESS_C]:
-            return k  # the trailing side lobe of a bump already reported
-        if s[S_BP_HAS] == 1.0 and s[S_BMAX_N] - s[S_BP_N] <= lobe:
-            if s[S_BMAX] <= s[S_BP_C]:
-                return k  # a side lobe of the pending bump
-        elif s[S_BP_HAS] == 1.0:
-            k = _bump_final(p, s, n, half, out, k)
-        s[S_BP_HAS] = 1.0
-        s[S_BP_C] = s[S_BMAX]
-        s[S_BP_N] = s[S_BMAX_N]
-        s[S_BP_LEVEL] = s[S_BMAX_LEVEL]
-        s[S_BP_THR] = threshold
-        if s[S_BMAX_FIT] < CLEAR_BUMP_FIT:
-            # A main lobe fits far better than any side lobe can (a side lobe
-            # leaves >= 0.48 of its height unexplained): report it now, and let
-            # its trailing lobe be recognised by size.
-            s[S_BSUPPRESS_N] = s[S_BMAX_N] + lobe
-            s[S_BSUPPRESS_C] = s[S_BMAX]
-            k = _bump_final(p, s, n, half, out, k)
-    return k
-
-
-@numba.njit(cache=True, nogil=True)
-def _bump_final(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float, half: float,
-                out: npt.NDArray[np.float64], k: int) -> int:
-    """Report the pending bump as an LTR unless EMG already did, or electrode motion says re-grip."""
-    s[S_BP_HAS] = 0.0
-    bump_end = s[S_BP_N] + half
-    onset = s[S_BP_N] - half - p[P_BUMP_DELAY]
-    # An EMG burst around it is the same twitch (the EMG path reports it);
-    # electrode motion with it means the thumb shifted (a re-grip), not a twitch.
-    explained = s[S_ACTIVE] == 1.0 or s[S_ABOVE] > 0.0 or \
-        (s[S_LAST_BURST_ON] >= onset - 4.0 * half and s[S_LAST_BURST_ON] <= bump_end)
-    regrip = s[S_M_ACTIVE] == 1.0 or s[S_M_ABOVE] > 0.0 or \
-        (s[S_LAST_MOTION_ON] >= onset - 4.0 * half and s[S_LAST_MOTION_ON] <= bump_end + 2.0 * half)
-    if explained or regrip:
-        return k
-    conf = min(1.0, max(0.3, s[S_BP_C] / (4.0 * s[S_BP_THR])))
-    # A held thumb trembles and drifts, and some of that fits a bump; a twitch
-    # also stirs the EMG, if too little for a burst of its own. Only a bump the
-    # EMG confirms (its energy around the bump reaching bump_emg_ratio times
-    # what quiet noise reaches) is an LTR; the rest is "felt", shown apart.
-    support = _emg_support(p, s, n, onset - p[P_BUMP_DELAY], s[S_BP_N])
-    # Against what the EMG reaches anyway: quiet noise, or tonic firing (the background).
-    reach = max(s[S_QPEAK], p[P_PEAK_MIN], np.exp(s[S_BG_LOG]) if s[S_BG_LOG] != 0.0 else 0.0)
-    stir = support / reach if s[S_QPEAK] > 0.0 else 0.0
-    if stir >= p[P_BUMP_EMG]:
-        k = _emit(out, k, K_LTR, onset, bump_end, n, np.nan, s[S_BP_LEVEL], conf, stir, s[S_BP_C])
-        s[S_PRESS_LTRS] += 1.0
-    else:
-        k = _emit(out, k, K_FELT, onset, bump_end, n, np.nan, s[S_BP_LEVEL], conf, stir, s[S_BP_C])
-    return k
-
-
-@numba.njit(cache=True, nogil=True)
-def _emg_support(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float, lo: float, hi: float) -> float:
-    """The largest EMG energy of the force ticks that cover samples lo..hi (n is now)."""
-    tick = p[P_BUMP_TICK]
-    last = s[S_BTICKS] - 1.0  # the tick that ended at sample n
-    j_lo = max(last - np.ceil((n - lo) / tick), s[S_BTICKS] - BUMP_MAX_TICKS, 0.0)
-    j_hi = min(last - np.floor((n - hi) / tick), last)
-    best = 0.0
-    j = j_lo
-    while j <= j_hi:
-        best = max(best, s[S_ERING + int(j) % BUMP_MAX_TICKS])
-        j += 1.0
-    return best
 
 
 @numba.njit(cache=True, nogil=True)
