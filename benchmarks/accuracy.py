@@ -69,6 +69,8 @@ class Score:
     by_repeat: dict[int, list[int]] = field(default_factory=dict)
     hold_s: float = 0.0
     false_ltr_in_hold: int = 0
+    #: ... of which the force bump alone raised (peak_emg_v null): what item 4 of issue 17 asks of it
+    false_bump_ltr_in_hold: int = 0
     felt: int = 0
     felt_on_ltr: int = 0
 
@@ -84,6 +86,7 @@ class Score:
             tally[1] += n
         self.hold_s += other.hold_s
         self.false_ltr_in_hold += other.false_ltr_in_hold
+        self.false_bump_ltr_in_hold += other.false_bump_ltr_in_hold
         self.felt += other.felt
         self.felt_on_ltr += other.felt_on_ltr
 
@@ -99,6 +102,7 @@ class Score:
         out["false_ltr_in_hold"] = self.false_ltr_in_hold
         out["false_ltr_per_10_min_hold"] = round(self.false_ltr_in_hold / max(self.hold_s, 1e-9) * 600, 2) \
             if self.hold_s else None
+        out["false_bump_ltr_in_hold"] = self.false_bump_ltr_in_hold
         out["felt"] = {"count": self.felt, "on_true_ltr": self.felt_on_ltr}
         lat = np.array(self.latency)
         out["ltr_latency_ms"] = ({"median": round(float(np.median(lat)) * 1000),
@@ -188,8 +192,10 @@ def score(truth: list[dict[str, float]], found: list[dict[str, float]], end_s: f
                 tally[0] += i in hit
                 tally[1] += 1
             into.latency += [got[j]["decided_s"] - wanted[i]["onset_s"] for i, j in pairs]
-            into.false_ltr_in_hold += sum(1 for j, f in enumerate(got) if j not in flagged
-                                          and any(a <= f["onset_s"] <= b for a, b in holds))
+            false_in_hold = [f for j, f in enumerate(got) if j not in flagged
+                             and any(a <= f["onset_s"] <= b for a, b in holds)]
+            into.false_ltr_in_hold += len(false_in_hold)
+            into.false_bump_ltr_in_hold += sum(1 for f in false_in_hold if f.get("peak_emg_v") is None)
     for kind in into.ltr_on:
         # A true LTR can sit on its own snap's artifact (the second simulator
         # renders reflexes 20-50 ms after a jab); flagging it is no fault.
@@ -282,6 +288,26 @@ def real_corpus(tmp: Path) -> Path:
     return out
 
 
+MARKDOWN_HEAD = ("| condition | LTR P / R / F1 | twitch P / R / F1 | contraction P / R / F1 | LTR on artifacts "
+                 "| false LTR per 10 min of hold | felt (on a true LTR) | latency median / p95 | misses |\n"
+                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+
+
+def markdown_row(label: str, s: dict[str, object], snr: str) -> str:
+    """The same figures as a row of the tables in docs/detector.md."""
+    def prf(k: str) -> str:
+        d = s[k]  # type: ignore[index]
+        return f"{d['precision']:.2f} / {d['recall']:.2f} / {d['f1']:.2f}" if d["tp"] + d["fn"] + d["fp"] else "–"  # type: ignore[index]
+    lat = s["ltr_latency_ms"]
+    hold = s["false_ltr_per_10_min_hold"]
+    return (f"| {label} | {prf('ltr')} | {prf('twitch')} | {prf('contraction')} | {s['ltr_flagged_on']['artifact']} | "  # type: ignore[index]
+            f"{'–' if hold is None else f'{hold:.1f}'} ({s['false_ltr_in_hold']} in {s['hold_minutes']} min; "
+            f"{s['false_bump_ltr_in_hold']} by bump) | "
+            f"{s['felt']['count']} ({s['felt']['on_true_ltr']}) | "  # type: ignore[index]
+            f"{lat['median'] if lat else '–'} / {lat['p95'] if lat else '–'} ms | "  # type: ignore[index]
+            f"{'; '.join(targets(s, snr)) or 'none'} |")
+
+
 def print_row(corpus: str, label: str, s: dict[str, object], snr: str) -> None:
     def prf(k: str) -> str:
         d = s[k]  # type: ignore[index]
@@ -291,7 +317,8 @@ def print_row(corpus: str, label: str, s: dict[str, object], snr: str) -> None:
     print(f"{corpus:4s} | {label:22s} | LTR {prf('ltr'):14s} | twitch {prf('twitch'):14s} | "
           f"contr {prf('contraction'):14s} | artif F1 {s['artifact']['f1']:.2f} | "  # type: ignore[index]
           f"LTR/artifact {s['ltr_flagged_on']['artifact']} | "  # type: ignore[index]
-          f"false LTR /10 min hold {s['false_ltr_per_10_min_hold']} ({s['false_ltr_in_hold']} in {s['hold_minutes']} min) | "
+          f"false LTR /10 min hold {s['false_ltr_per_10_min_hold']} ({s['false_ltr_in_hold']} in {s['hold_minutes']} min, "
+          f"{s['false_bump_ltr_in_hold']} by force bump) | "
           f"felt {s['felt']['count']} ({s['felt']['on_true_ltr']} on LTRs) | "  # type: ignore[index]
           f"latency {lat['median'] if lat else '-'}/{lat['p95'] if lat else '-'} ms | "  # type: ignore[index]
           f"{'targets met' if not miss else 'MISSES: ' + '; '.join(miss)}", flush=True)
@@ -305,6 +332,7 @@ def main() -> None:
     ap.add_argument("--hold-minutes", type=float, default=4.0,
                     help="length of each sim2 'holds' session (steady holds, no event); 0 skips them")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--markdown", action="store_true", help="print each corpus as a table for docs/detector.md")
     ap.add_argument("--only", default="", help='run the rows whose label holds this text, e.g. "1000 Hz, 12-bit"')
     ap.add_argument("--list", action="store_true",
                     help="print each missed and each falsely flagged LTR, twitch and contraction, with what was near it")
@@ -319,6 +347,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         for corpus in args.corpus:
             conditions = REAL_CONDITIONS if corpus == "real" else SIM_CONDITIONS
+            first_row = True
             real_dir = real_corpus(tmp) if corpus == "real" and any(
                 args.only in f"{c['rate']} Hz, {c['bits']}-bit, {c['snr']}" for c in conditions) else None
             for cond in conditions:
@@ -343,7 +372,12 @@ def main() -> None:
                                            args.detector, listing, args.jobs)
                 summary = total.summary()
                 results[f"{corpus}: {label}"] = summary
-                if not args.json:
+                if args.markdown:
+                    if first_row:
+                        print(f"\n{corpus}:\n\n{MARKDOWN_HEAD}")
+                        first_row = False
+                    print(markdown_row(label, summary, str(cond["snr"])), flush=True)
+                elif not args.json:
                     print_row(corpus, label, summary, str(cond["snr"]))
     if args.json:
         print(json.dumps(results, indent=1))
