@@ -54,11 +54,12 @@ def test_six_ltrs_at_one_trigger_point_are_all_flagged_though_each_is_smaller_th
             found[int(t.detail["repeat"])] += i in hit
     assert true.min() >= 10, true
     recall = found / true
-    # The background that lets tonic firing raise the threshold (issue 17) costs
-    # the Uno some of the smallest, sixth LTRs: measured 0.72 on these seeds (0.94
-    # before it); the 12-bit board still finds every one.
-    wanted = 0.9 if adc_bits == 12 else 0.7
-    assert recall[4:].min() >= wanted and recall[4:].min() >= recall[0] - 0.3, recall
+    # Issue 17 costs the Uno some of the smallest, sixth LTRs: the background that
+    # lets tonic firing raise the threshold, and force bumps no longer counted as
+    # LTRs (they are "felt"). Measured 0.67 on these seeds (0.94 before); the
+    # 12-bit board still finds every one.
+    wanted = 0.9 if adc_bits == 12 else 0.6
+    assert recall[4:].min() >= wanted and recall[4:].min() >= recall[0] - 0.4, recall
 
 
 def test_a_twitch_without_pressure_is_not_an_ltr() -> None:
@@ -238,14 +239,16 @@ def test_a_bump_the_thumb_feels_with_no_emg_is_reported_as_felt_never_as_an_ltr(
     events = detect_offline(emg, force, RATE)
     assert [e.kind for e in events] == ["felt", "press"], events
     felt = events[0]
-    assert felt.extra["force_bump_n"] == pytest.approx(0.3, rel=0.25) and felt.extra["emg_stir"] < 2
+    assert felt.extra["force_bump_n"] == pytest.approx(0.3, rel=0.25) and felt.extra["emg_stir"] < 1.5
     assert felt.onset_s == pytest.approx(3.0 - 0.03, abs=0.05) and felt.peak_emg_v is None
     assert events[1].extra["ltr_count"] == 0
 
 
-def test_a_bump_with_a_faint_emg_stir_too_small_for_a_burst_is_an_ltr() -> None:
-    """Two weak signs that agree: the band pushes back on the thumb and the EMG
-    stirs, if too little to be a burst of its own."""
+def test_a_bump_with_a_faint_emg_stir_is_felt_and_says_how_far_the_emg_stirred() -> None:
+    """The band may push back on the thumb while the EMG stirs too little for a
+    burst. That is still felt, not an LTR (bumps do not earn one: docs/detector.md),
+    but the stir is reported, and a clinic that wants such bumps counted can set
+    bump_emg_ratio."""
     rng = np.random.default_rng(5)
     n = 6 * RATE
     t = np.arange(n) / RATE
@@ -257,8 +260,10 @@ def test_a_bump_with_a_faint_emg_stir_too_small_for_a_burst_is_an_ltr() -> None:
     k = np.arange(30) / RATE
     emg[start - 40:start - 10] += 0.002 * np.sin(2 * np.pi * 150 * k) * np.hanning(30)  # 15 ms: no burst of its own
     events = detect_offline(emg, force, RATE)
-    assert [e.kind for e in events] == ["ltr", "press"], events
+    assert [e.kind for e in events] == ["felt", "press"], events
     assert events[0].peak_emg_v is None and events[0].extra["emg_stir"] >= 2
+    counted = detect_offline(emg, force, RATE, DetectorParams(bump_emg_ratio=2.0))
+    assert [e.kind for e in counted] == ["ltr", "press"] and counted[1].extra["ltr_count"] == 1, counted
 
 
 def test_a_steady_hold_with_sway_flags_nothing_and_a_regrip_step_is_not_a_twitch() -> None:
@@ -296,14 +301,14 @@ def test_a_10_bit_uno_summing_four_conversions_finds_the_twitches_one_conversion
 
 
 def test_a_1_khz_uno_summing_eight_raw_and_four_fsr_conversions_finds_quiet_ltrs_four_raw_miss() -> None:
-    """At low SNR many LTRs stay under the EMG threshold and only their force
-    bump tells. At 1 kHz there is time for 13 conversions a sample: raw x8
-    and FSR x4 (the firmware's tier) against raw x4 alone, on the same scenes."""
+    """At low SNR many LTRs stay near the EMG threshold. At 1 kHz there is time
+    for 13 conversions a sample: raw x8 and FSR x4 (the firmware's tier) against
+    raw x4 alone, on the same scenes."""
     raw_only, tiered = _uno_totals((4, 1, 1), 1000, snr="low"), _uno_totals(AVR_SUMS, 1000, snr="low")
-    # Measured: 41 of 116 LTRs found with raw x4 (F1 0.51), 57 with the tier (F1 0.63).
+    # Measured: 35 of 116 LTRs found with raw x4 (F1 0.44), 45 with the tier (F1 0.54).
     # (Before issue 17 a bump in force alone counted, 77 and 99; now it is "felt".)
-    assert tiered["ltr"][0] >= raw_only["ltr"][0] + 10, (raw_only, tiered)
-    assert f1(*tiered["ltr"]) >= 0.6, tiered
+    assert tiered["ltr"][0] >= raw_only["ltr"][0] + 7, (raw_only, tiered)
+    assert f1(*tiered["ltr"]) >= 0.5, tiered
 
 
 def test_every_detector_parameter_is_in_the_table_of_docs_detector_md() -> None:

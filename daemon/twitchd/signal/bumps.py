@@ -2,8 +2,9 @@
 
 Force averaged to 100 Hz is fitted, window by window, as a quadratic trend
 plus a raised-cosine bump. A bump in a steady hold that no EMG burst or
-electrode motion explains is an LTR if the EMG stirred with it, else "felt":
-a held thumb's tremor and drift fit bumps too (docs/detector.md).
+electrode motion explains is reported as "felt", never as an LTR: a held
+thumb's tremor and drift fit bumps too (docs/detector.md, "Force evidence").
+``bump_emg_ratio`` > 0 makes a bump the EMG stirred with an LTR again.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _bump_final(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float
     # Against what the EMG reaches anyway: quiet noise, or tonic firing (the background).
     reach = max(s[S_QPEAK], p[P_PEAK_MIN], np.exp(s[S_BG_LOG]) if s[S_BG_LOG] != 0.0 else 0.0)
     stir = support / reach if s[S_QPEAK] > 0.0 else 0.0
-    if stir >= p[P_BUMP_EMG]:
+    if p[P_BUMP_EMG] > 0.0 and stir >= p[P_BUMP_EMG]:
         k = _emit(out, k, K_LTR, onset, bump_end, n, np.nan, s[S_BP_LEVEL], conf, stir, s[S_BP_C])
         s[S_PRESS_LTRS] += 1.0
     else:
