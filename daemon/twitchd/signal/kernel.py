@@ -16,8 +16,8 @@ saved state resumes a stream exactly. Stages, per sample:
 3. Force: smoothed; press episodes with hysteresis; snaps (fast force change
    during a press). 3b. Force bumps: averaged to 100 Hz, a sliding window fitted
    as a quadratic trend plus a bump; a bump during a steady hold that no EMG
-   burst explains is an LTR if the EMG stirred with it, else "felt" (the
-   thumb's own tremor and drift make bumps too).
+   burst explains is reported as "felt", never as an LTR (the thumb's own
+   tremor and drift make bumps too).
 4. A low-frequency (<15 Hz) channel finds electrode motion on its own.
 5. At a burst's end it is classified against force: artifact (mostly
    low-frequency energy), contraction (long), LTR (under pressure, just after
