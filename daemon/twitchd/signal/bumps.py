@@ -21,10 +21,15 @@ from twitchd.signal.params import (
 from twitchd.signal.slots import *  # noqa: F403 (the state's slot names)
 from twitchd.signal.slots import _emit
 
+#: A bump fitted this well (residual / height) is a main lobe, never a side lobe
+#: (side lobes of the bump model leave >= 0.48 unexplained, see bump_fit).
+CLEAR_BUMP_FIT = 0.3
+
+
 @numba.njit(cache=True, nogil=True)
 def _bump_tick(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float,
                out: npt.NDArray[np.float64], k: int) -> int:
-    """One 100 Hz step of the force-bump stage; may emit an LTR seen in force alone.
+    """One 100 Hz step of the force-bump stage; may emit a bump felt in force alone.
 
     The newest window of averaged force is fitted as a + b t + q t^2 + c bump
     (least squares through a precomputed pseudo-inverse). A bump counts when c
@@ -105,7 +110,7 @@ def _bump_tick(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float,
 @numba.njit(cache=True, nogil=True)
 def _bump_final(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float, half: float,
                 out: npt.NDArray[np.float64], k: int) -> int:
-    """Report the pending bump as an LTR unless EMG already did, or electrode motion says re-grip."""
+    """Report the pending bump as felt unless EMG already did, or electrode motion says re-grip."""
     s[S_BP_HAS] = 0.0
     bump_end = s[S_BP_N] + half
     onset = s[S_BP_N] - half - p[P_BUMP_DELAY]
@@ -118,13 +123,12 @@ def _bump_final(p: npt.NDArray[np.float64], s: npt.NDArray[np.float64], n: float
     if explained or regrip:
         return k
     conf = min(1.0, max(0.3, s[S_BP_C] / (4.0 * s[S_BP_THR])))
-    # A held thumb trembles and drifts, and some of that fits a bump; a twitch
-    # also stirs the EMG, if too little for a burst of its own. Only a bump the
-    # EMG confirms (its energy around the bump reaching bump_emg_ratio times
-    # what quiet noise reaches) is an LTR; the rest is "felt", shown apart.
+    # A held thumb trembles and drifts, and some of that fits a bump, so a bump
+    # is "felt", shown apart. How far the EMG stirred with it (its energy around
+    # the bump over what the EMG reaches anyway: quiet noise, or the background
+    # of tonic firing) goes with it; bump_emg_ratio > 0 makes a stirred bump an LTR.
     support = _emg_support(p, s, n, onset - p[P_BUMP_DELAY], s[S_BP_N])
-    # Against what the EMG reaches anyway: quiet noise, or tonic firing (the background).
-    reach = max(s[S_QPEAK], p[P_PEAK_MIN], np.exp(s[S_BG_LOG]) if s[S_BG_LOG] != 0.0 else 0.0)
+    reach = max(s[S_QPEAK], p[P_PEAK_MIN], s[S_BG_LEVEL])
     stir = support / reach if s[S_QPEAK] > 0.0 else 0.0
     if p[P_BUMP_EMG] > 0.0 and stir >= p[P_BUMP_EMG]:
         k = _emit(out, k, K_LTR, onset, bump_end, n, np.nan, s[S_BP_LEVEL], conf, stir, s[S_BP_C])

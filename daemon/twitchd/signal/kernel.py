@@ -44,6 +44,18 @@ from twitchd.signal.slots import *  # noqa: F403 (the state's slot names, kinds 
 from twitchd.signal.slots import _NEVER, _emit, max_events, new_state  # noqa: F401
 
 
+#: Per quiet block, the learned quiet maximum moves this far towards a larger
+#: block maximum (about 5 blocks to follow louder noise); a smaller one is taken at once.
+QPEAK_RISE = 0.2
+#: A block whose largest energy is this many times the background holds an event
+#: (an LTR of a series at one site), and does not teach the background: tonic
+#: potentials sit 2-6x above it, a habituating LTR series far more.
+BG_EVENT = 10.0
+#: Per block, the smoothed log background moves this far towards the quantile
+#: (about four 0.25 s blocks).
+BG_SMOOTH = 0.25
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _biquad(x: float, p: npt.NDArray[np.float64], at: int, s: npt.NDArray[np.float64], z: int) -> float:
     y = p[at] * x + s[z]
@@ -210,14 +222,14 @@ def detect_block(
                 s[S_BG_LOG] = np.log(max(s[S_BG], 1e-300))
             else:
                 s[S_BG_LOG] += BG_SMOOTH * (np.log(max(s[S_BG], 1e-300)) - s[S_BG_LOG])
+            s[S_BG_LEVEL] = np.exp(s[S_BG_LOG]) if s[S_BG_LOG] != 0.0 else 0.0
             s[S_BG_N] = 0.0
             s[S_BG_MAX] = 0.0
         on_level = p[P_ON_RATIO] * floor
         if s[S_QPEAK] > 0.0:
             on_level = min(on_level, p[P_PEAK_RATIO] * max(s[S_QPEAK], p[P_PEAK_MIN]))
-        bg = np.exp(s[S_BG_LOG]) if s[S_BG_LOG] != 0.0 else 0.0
-        on_level = max(on_level, p[P_BG_ON] * bg)
-        off_level = max(p[P_OFF_RATIO] * floor, p[P_BG_OFF] * bg)
+        on_level = max(on_level, p[P_BG_ON] * s[S_BG_LEVEL])
+        off_level = max(p[P_OFF_RATIO] * floor, p[P_BG_OFF] * s[S_BG_LEVEL])
         # -- muscle bursts: double threshold ------------------------------
         if s[S_ACTIVE] == 0.0:
             if e <= off_level:

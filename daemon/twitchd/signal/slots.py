@@ -30,27 +30,13 @@ E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS =
  S_USE60, S_LP1, S_LP2, S_FACC, S_FCNT, S_BTICKS, S_BFLOOR, S_BACTIVE, S_BMAX, S_BMAX_N,
  S_BMAX_LEVEL, S_LAST_BURST_ON, S_LAST_MOTION_ON, S_BP_HAS, S_BP_C, S_BP_N, S_BP_LEVEL,
  S_BP_THR, S_BMAX_FIT, S_BSUPPRESS_N, S_BSUPPRESS_C, S_QUIET_AT, S_QB_MAX, S_QB_N, S_QB_BUSY, S_QPEAK,
- S_LAST_BUSY, S_EMAX, S_BG, S_BG_MAX, S_BG_N, S_CORE_FIRST, S_CORE_LAST, S_BG_LOG, S_BRING) = range(90)
+ S_LAST_BUSY, S_EMAX, S_BG, S_BG_MAX, S_BG_N, S_CORE_FIRST, S_CORE_LAST, S_BG_LOG, S_BG_LEVEL, S_BRING) = range(91)
 #: Beside each tick of averaged force (S_BRING...) the largest EMG energy of
 #: that tick (S_ERING...), so a bump can ask whether the muscle stirred with it.
 S_ERING = S_BRING + BUMP_MAX_TICKS
 N_STATE = S_ERING + BUMP_MAX_TICKS
 
 _NEVER = -1e18
-#: A bump fitted this well (residual / height) is a main lobe, never a side lobe
-#: (side lobes of the bump model leave >= 0.48 unexplained, see bump_fit).
-CLEAR_BUMP_FIT = 0.3
-#: Per quiet block, the learned quiet maximum moves this far towards a larger
-#: block maximum (about 5 blocks to follow louder noise); a smaller one is taken at once.
-QPEAK_RISE = 0.2
-#: A block whose largest energy is this many times the background holds an event
-#: (an LTR of a series at one site), and does not teach the background: tonic
-#: potentials sit 2-6x above it, a habituating LTR series far more.
-BG_EVENT = 10.0
-#: Per block, the smoothed log background moves this far towards the quantile
-#: (about four 0.25 s blocks).
-BG_SMOOTH = 0.25
-
 
 
 def new_state() -> npt.NDArray[np.float64]:
