@@ -32,7 +32,7 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,8 +162,8 @@ def holds_of(truth: list[dict[str, float]]) -> list[tuple[float, float]]:
 
 
 def score(truth: list[dict[str, float]], found: list[dict[str, float]], end_s: float,
-          listing: str | None = None) -> Score:
-    """One session's score; with ``listing`` (a label), print each miss and false flag."""
+          label: str = "", listing: list[str] | None = None) -> Score:
+    """One session's score; with ``listing``, a line for each miss and false flag is added to it."""
     into = Score()
     truth = [t for t in truth if WARMUP_S <= t["onset_s"] and t["end_s"] < end_s - 0.5]
     found = [f for f in found if WARMUP_S <= f["onset_s"] < end_s - 0.5]
@@ -181,10 +181,10 @@ def score(truth: list[dict[str, float]], found: list[dict[str, float]], end_s: f
         hit, flagged = {i for i, _ in pairs}, {j for _, j in pairs}
         if listing is not None and kind in ("ltr", "twitch", "contraction"):
             for t in (t for i, t in enumerate(wanted) if i not in hit):
-                print(f"  {listing} missed {kind} at {t['onset_s']:.3f} s ({t['end_s'] - t['onset_s']:.3f} s long, "
+                listing.append(f"  {label} missed {kind} at {t['onset_s']:.3f} s ({t['end_s'] - t['onset_s']:.3f} s long, "
                       f"{t['force_n']:.1f} N); flagged near it: {near(found, t['onset_s'])}")
             for f in (f for j, f in enumerate(got) if j not in flagged):
-                print(f"  {listing} false {kind} at {f['onset_s']:.3f} s ({f['end_s'] - f['onset_s']:.3f} s long, "
+                listing.append(f"  {label} false {kind} at {f['onset_s']:.3f} s ({f['end_s'] - f['onset_s']:.3f} s long, "
                       f"bump {f.get('force_bump_n')}); true near it: {near(truth, f['onset_s'])}")
         if kind == "ltr":
             for i, t in enumerate(wanted):
@@ -232,7 +232,7 @@ def duration_s(csv: Path) -> float:
 Session = tuple[Path, str]  # a recording CSV and a label for the listing
 
 
-def own_sessions(cond: dict[str, object], seeds: Iterable[int], minutes: float, tmp: Path,
+def own_sessions(cond: dict[str, object], minutes: float, tmp: Path,
                  ltrs_per_press: int | None) -> Callable[[int], Session]:
     def make(seed: int) -> Session:
         csv = tmp / f"own-{cond['rate']}-{cond['bits']}-{cond['snr']}-{seed}.csv"
@@ -262,15 +262,9 @@ def score_sessions(make: Callable[[int], Session], keys: list[int], detector: li
     def one(key: int) -> tuple[Score, list[str]]:
         csv, label = make(key)
         truth = read_jsonl(csv.with_name(csv.stem + ".truth.jsonl"))
-        found = detect(csv, detector)
-        if listing:
-            import contextlib
-            import io
-            buf = io.StringIO()
-            with contextlib.redirect_stdout(buf):
-                s = score(truth, found, duration_s(csv), f"{label}:")
-            return s, buf.getvalue().splitlines()
-        return score(truth, found, duration_s(csv)), []
+        lines: list[str] = []
+        s = score(truth, detect(csv, detector), duration_s(csv), f"{label}:", lines if listing else None)
+        return s, lines
 
     total = Score()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -293,14 +287,19 @@ MARKDOWN_HEAD = ("| condition | LTR P / R / F1 | twitch P / R / F1 | contraction
                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 
 
+def prf(s: dict[str, object], kind: str, sep: str = "/", none: str = "-") -> str:
+    """Precision, recall and F1 of one kind, or ``none`` where the kind never occurred."""
+    d = s[kind]
+    return sep.join(f"{d[m]:.2f}" for m in ("precision", "recall", "f1")) if d["tp"] + d["fn"] + d["fp"] else none  # type: ignore[index]
+
+
 def markdown_row(label: str, s: dict[str, object], snr: str) -> str:
     """The same figures as a row of the tables in docs/detector.md."""
-    def prf(k: str) -> str:
-        d = s[k]  # type: ignore[index]
-        return f"{d['precision']:.2f} / {d['recall']:.2f} / {d['f1']:.2f}" if d["tp"] + d["fn"] + d["fp"] else "–"  # type: ignore[index]
+    def cell(k: str) -> str:
+        return prf(s, k, " / ", "–")
     lat = s["ltr_latency_ms"]
     hold = s["false_ltr_per_10_min_hold"]
-    return (f"| {label} | {prf('ltr')} | {prf('twitch')} | {prf('contraction')} | {s['ltr_flagged_on']['artifact']} | "  # type: ignore[index]
+    return (f"| {label} | {cell('ltr')} | {cell('twitch')} | {cell('contraction')} | {s['ltr_flagged_on']['artifact']} | "  # type: ignore[index]
             f"{'–' if hold is None else f'{hold:.1f}'} ({s['false_ltr_in_hold']} in {s['hold_minutes']} min; "
             f"{s['false_bump_ltr_in_hold']} by bump) | "
             f"{s['felt']['count']} ({s['felt']['on_true_ltr']}) | "  # type: ignore[index]
@@ -309,13 +308,10 @@ def markdown_row(label: str, s: dict[str, object], snr: str) -> str:
 
 
 def print_row(corpus: str, label: str, s: dict[str, object], snr: str) -> None:
-    def prf(k: str) -> str:
-        d = s[k]  # type: ignore[index]
-        return f"{d['precision']:.2f}/{d['recall']:.2f}/{d['f1']:.2f}" if d["tp"] + d["fn"] + d["fp"] else "-"  # type: ignore[index]
     lat = s["ltr_latency_ms"]
     miss = targets(s, snr)
-    print(f"{corpus:4s} | {label:22s} | LTR {prf('ltr'):14s} | twitch {prf('twitch'):14s} | "
-          f"contr {prf('contraction'):14s} | artif F1 {s['artifact']['f1']:.2f} | "  # type: ignore[index]
+    print(f"{corpus:4s} | {label:22s} | LTR {prf(s, 'ltr'):14s} | twitch {prf(s, 'twitch'):14s} | "
+          f"contr {prf(s, 'contraction'):14s} | artif F1 {s['artifact']['f1']:.2f} | "  # type: ignore[index]
           f"LTR/artifact {s['ltr_flagged_on']['artifact']} | "  # type: ignore[index]
           f"false LTR /10 min hold {s['false_ltr_per_10_min_hold']} ({s['false_ltr_in_hold']} in {s['hold_minutes']} min, "
           f"{s['false_bump_ltr_in_hold']} by force bump) | "
@@ -355,7 +351,7 @@ def main() -> None:
                 if args.only not in label:
                     continue
                 if corpus == "own":
-                    total = score_sessions(own_sessions(cond, args.seeds, args.minutes, tmp, args.ltrs_per_press),
+                    total = score_sessions(own_sessions(cond, args.minutes, tmp, args.ltrs_per_press),
                                            args.seeds, args.detector, listing, args.jobs)
                 elif corpus == "sim2":
                     total = score_sessions(sim2_sessions(cond, args.minutes, tmp, "session"), args.seeds,
