@@ -129,8 +129,7 @@ def read_source(wheel: zipfile.ZipFile, src: Source) -> Array:
 
 
 def envelope(emg: Array) -> Array:
-    b, a = signal.butter(4, REF_BAND_HZ, btype="bandpass", fs=RATE)
-    band = signal.filtfilt(b, a, emg)
+    band = _band(emg)
     n = int(REF_RMS_S * RATE)
     return np.sqrt(np.convolve(band * band, np.ones(n) / n, mode="same"))
 
@@ -138,10 +137,8 @@ def envelope(emg: Array) -> Array:
 def reference_bursts(emg: Array) -> tuple[list[tuple[float, float]], float, float]:
     """(onset, end) of each burst in seconds, the threshold and the baseline's RMS (V)."""
     env = envelope(emg)
-    second = RATE
-    means = np.convolve(env, np.ones(second) / second, mode="valid")
-    quiet = int(np.argmin(means[second:-second])) + second  # not the filter's edges
-    base = env[quiet:quiet + second]
+    quiet = quietest_second(env)
+    base = env[quiet:quiet + RATE]
     # Real muscle does not rest at one level: stretches of low tonic firing lift
     # the envelope 3-6x above the quietest second (thumb-a from 15 s on). So the
     # levels are relative to where the muscle rests around each moment as well
@@ -163,8 +160,14 @@ def reference_bursts(emg: Array) -> tuple[list[tuple[float, float]], float, floa
             merged.append([a, b])
     merged = [[a, b] for a, b in merged if np.any(env[a:b] > high[a:b])]
     bursts = [(a / RATE, b / RATE) for a, b in merged if b - a >= REF_MIN_S * RATE]
-    band_rms = float(np.sqrt(np.mean(_band(emg[quiet:quiet + second]) ** 2)))
+    band_rms = float(np.sqrt(np.mean(_band(emg[quiet:quiet + RATE]) ** 2)))
     return bursts, float(threshold), band_rms
+
+
+def quietest_second(env: Array) -> int:
+    """Where the second with the lowest mean envelope starts (not in the filter's edge seconds)."""
+    means = np.convolve(env, np.ones(RATE) / RATE, mode="valid")
+    return int(np.argmin(means[RATE:-RATE])) + RATE
 
 
 def local_level(env: Array) -> Array:
@@ -180,12 +183,10 @@ def _band(x: Array) -> Array:
     return signal.filtfilt(b, a, x)
 
 
-def quiet_fill(emg: Array, bursts: list[tuple[float, float]], cut: list[tuple[float, float]]) -> Array:
+def quiet_fill(emg: Array, cut: list[tuple[float, float]]) -> Array:
     """The recording with the ``cut`` bursts replaced by its own quietest EMG, faded in and out."""
     out = emg.copy()
-    env = envelope(emg)
-    means = np.convolve(env, np.ones(RATE) / RATE, mode="valid")
-    start = int(np.argmin(means[RATE:-RATE])) + RATE
+    start = quietest_second(envelope(emg))
     quiet = emg[start:start + RATE] - emg[start:start + RATE].mean()
     fade = 20
     for onset, end in cut:
@@ -200,8 +201,7 @@ def quiet_fill(emg: Array, bursts: list[tuple[float, float]], cut: list[tuple[fl
 def myoware_raw(skin_v: Array, supply_v: float) -> Array:
     """RAW pin volts: x200 through the MyoWare's first-order band, centred on Vs/2."""
     b1, a1 = signal.butter(1, MYOWARE_BAND_HZ[0], btype="highpass", fs=RATE)
-    b2, a2 = signal.butter(1, MYOWARE_BAND_HZ[1], btype="lowpass", fs=RATE * 1.0 + 1e-9) \
-        if MYOWARE_BAND_HZ[1] < RATE / 2 else (np.array([1.0]), np.array([1.0]))
+    b2, a2 = signal.butter(1, MYOWARE_BAND_HZ[1], btype="lowpass", fs=RATE)
     x = signal.lfilter(b1, a1, skin_v * MYOWARE_GAIN)
     x = signal.lfilter(b2, a2, x)
     return np.clip(x + supply_v / 2, 0.0, supply_v)
@@ -279,13 +279,21 @@ def plan_presses(bursts: list[tuple[float, float]], duration_s: float,
     return presses
 
 
+def burst_rms_uv(skin: Array, bursts: list[tuple[float, float]]) -> float | None:
+    """The median burst's RMS in the EMG band, in uV at the skin."""
+    if not bursts:
+        return None
+    band = _band(skin)
+    return round(float(np.median([np.sqrt(np.mean(band[int(a * RATE):int(b * RATE)] ** 2)) for a, b in bursts])) * 1e6, 1)
+
+
 def build_source(wheel: zipfile.ZipFile, src: Source, out: Path, seed: int) -> dict[str, object]:
     skin = read_source(wheel, src)
     bursts, threshold, noise_v = reference_bursts(skin)
     short = [b for b in bursts if b[1] - b[0] <= SHORT_MAX_S]
     long_ = [b for b in bursts if b[1] - b[0] >= CONTRACTION_S]
     cut = [b for b in bursts if SHORT_MAX_S < b[1] - b[0] < CONTRACTION_S]
-    skin = quiet_fill(skin, bursts, cut)
+    skin = quiet_fill(skin, cut)
     duration = len(skin) / RATE
     rng = np.random.default_rng(seed)
     kind = "contraction" if long_ and not short else "twitch"
@@ -294,11 +302,10 @@ def build_source(wheel: zipfile.ZipFile, src: Source, out: Path, seed: int) -> d
     made = {"source": src.name, "muscle": src.muscle, "seconds": round(duration, 1), "bursts": len(bursts),
             "short": len(short), "contractions": len(long_), "cut": len(cut),
             "baseline_uv_rms": round(noise_v * 1e6, 1),
-            "burst_uv_rms": round(float(np.median([np.sqrt(np.mean(_band(skin)[int(a * RATE):int(b * RATE)] ** 2))
-                                                   for a, b in bursts])) * 1e6, 1) if bursts else None}
+            "burst_uv_rms": burst_rms_uv(skin, bursts)}
     for variant, presses in variants:
         # "quiet": the muscle at rest under a steady press, every burst replaced by its quiet EMG
-        emg = quiet_fill(skin, bursts, bursts) if variant == "quiet" else skin
+        emg = quiet_fill(skin, bursts) if variant == "quiet" else skin
         force = np.zeros(len(skin))
         truth: list[dict[str, object]] = []
         for land, lift in presses:
