@@ -38,6 +38,7 @@ from twitchd import __version__
 from twitchd.errors import ConfigError, SourceSpecError
 from twitchd.events import KINDS
 from twitchd.hub import Hub
+from twitchd.marking import MarkDesk
 from twitchd.origins import UNSAFE_METHODS, host_allowed, same_origin
 from twitchd.pipeline import DevicePipeline, Sinks
 from twitchd.settings import Settings
@@ -141,8 +142,11 @@ class Daemon:
         self.recorder = Recorder(data_dir)
         # Every pipeline hands its frames to these sinks: the recorder always,
         # LSL output while it is on (twitchd.lsl; set_lsl adds and removes it).
-        self.sinks = Sinks(self.recorder)
         self.lsl: LslOutlets | None = None
+        # Marks and the current site: to the recording, the dashboards and LSL;
+        # a sink too, for the board's button.
+        self.marks = MarkDesk(self.recorder, self.hub, lambda: self.lsl)
+        self.sinks = Sinks(self.recorder, self.marks)
         self.calibrations = CalibrationBook(data_dir)
         for spec in settings.sources:
             self._make_pipeline(spec)
@@ -389,6 +393,9 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     from twitchd.store.routes import add_recording_routes
 
     add_recording_routes(app, daemon)
+    from twitchd.store.review_routes import add_review_routes
+
+    add_review_routes(app, daemon.data_dir)
     from twitchd.ble.routes import add_ble_routes
 
     add_ble_routes(app, daemon)

@@ -83,7 +83,8 @@ def _start_recording(daemon: Any, args: argparse.Namespace) -> None:
 
 def _cmd_sessions(args: argparse.Namespace) -> int:
 
-    from twitchd.store.routes import export_to, session_detail
+    from twitchd.store.detail import session_detail
+    from twitchd.store.export import export_to
     from twitchd.store.sessions import SessionStore
 
     with SessionStore(args.data_dir) as store:
@@ -333,6 +334,7 @@ def parser() -> argparse.ArgumentParser:
                      help="stream every device to Lab Streaming Layer (needs twitchd[lsl]; see docs/lsl.md;"
                      " env TWITCHD_LSL=1)")
     from twitchd.ble.commands import add_ble_commands, add_radio_option
+    from twitchd.evaluate_cli import add_evaluate_command
 
     add_radio_option(run)
     rec = run.add_argument_group("recording", "record a session from the start (or use the dashboard / API)")
@@ -345,6 +347,7 @@ def parser() -> argparse.ArgumentParser:
     rec.add_argument("--notes")
     run.set_defaults(func=_cmd_run)
     add_ble_commands(sub)
+    add_evaluate_command(sub)
 
     ses = sub.add_parser("sessions", help="list, show, export or delete recorded sessions")
     ses_sub = ses.add_subparsers(dest="action", required=True)
@@ -363,7 +366,7 @@ def parser() -> argparse.ArgumentParser:
             a.add_argument("--detector", action="append", metavar="NAME=VALUE",
                            help="override a detector parameter (see docs/detector.md); repeatable")
         if action == "export":
-            a.add_argument("--format", choices=("edf", "csv", "events"), default="csv")
+            a.add_argument("--format", choices=("edf", "csv", "events", "json"), default="csv")
             a.add_argument("--out", type=Path, required=True)
         a.set_defaults(func=_cmd_sessions)
 

@@ -37,6 +37,14 @@ class SessionNotFoundError(StoreError):
     """No session with that id in the store."""
 
 
+class EventNotFoundError(StoreError):
+    """No event (or added event) with that id in the session."""
+
+
+class ReviewError(TwitchdError, ValueError):
+    """A correction, mark or evaluation that cannot be made as asked: the message says why."""
+
+
 class CalibrationError(TwitchdError, ValueError):
     """A force calibration could not be completed: the message says which step and why."""
 

@@ -92,7 +92,7 @@ def test_edf_reads_back_with_rate_units_and_ltrs_where_the_simulator_put_them(re
     assert len(true_ltrs) >= 3
     for true in true_ltrs:
         assert min(abs(true - o) for o in ltrs) < 0.1, f"no LTR annotation near {true:.2f} s"
-    assert "marker: needle in" in list(texts)
+    assert "mark: note: needle in" in list(texts)
     # The EMG in the EDF is the EMG in the CSV export (volts there, millivolts here).
     csv = np.loadtxt(recorded["files"]["csv"], delimiter=",", skiprows=1)
     lsb_mv = 3300 / 4095
@@ -129,7 +129,7 @@ def test_the_events_export_lists_events_and_markers(recorded: dict[str, Any]) ->
     lines = recorded["files"]["events"].read_text().splitlines()
     assert lines[0].startswith("kind,onset_s,end_s,decided_s")
     assert sum(line.startswith("ltr,") for line in lines) == recorded["sessions"][0]["ltrs"]
-    assert any(line.startswith("marker,") and "needle in" in line for line in lines)
+    assert any(line.startswith("mark,") and "needle in" in line for line in lines)
 
 
 def test_the_api_refuses_paths_bad_details_and_unknown_sessions(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from twitchd.events import Event
 from twitchd.lsl import load_pylsl
 from twitchd.clock import MASK32, DeviceClock, StreamClock, signed32
 from twitchd.lsl.streams import (
-    DeviceMeta, channels, data_info, data_name, marker_info, marker_json, marker_name, values,
+    DeviceMeta, channels, data_info, data_name, mark_json, marker_info, marker_json, marker_name, values,
 )
 from twitchd.signal.calibration import ChannelMap
 
@@ -65,7 +65,7 @@ class _Stream:
     markers: Any = None
     waiting: deque[tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]] = field(
         default_factory=lambda: deque(maxlen=WAIT_FRAMES))
-    waiting_events: list[tuple[Event, float, float]] = field(default_factory=list)
+    waiting_events: list[tuple[Event | dict[str, Any], float, float]] = field(default_factory=list)
     to_push: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]] = field(default_factory=list)
     samples: int = 0
     events: int = 0
@@ -113,6 +113,12 @@ class LslOutlets:
 
     def on_event(self, name: str, event: Event) -> None:
         self._items.append(("event", name, event))
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def on_mark(self, name: str, t_s: float, body: dict[str, Any]) -> None:
+        """A practitioner's mark at ``t_s`` on device ``name``'s stream time, onto its Markers stream."""
+        self._items.append(("mark", name, t_s, body))
         if not self._wake.is_set():
             self._wake.set()
 
@@ -172,6 +178,8 @@ class LslOutlets:
             self._on_frame(*item[1:])
         elif item[0] == "event":
             self._on_event(item[1], item[2])
+        elif item[0] == "mark":
+            self._on_mark(item[1], item[2], item[3])
         elif item[0] == "forget":
             stream = self._streams.pop(item[1], None)
             if stream is not None:
@@ -228,13 +236,24 @@ class LslOutlets:
         end_us = onset_us + (event.end_s - event.onset_s) * 1e6 if np.isfinite(event.end_s) else float("nan")
         self._add_marker(stream, event, onset_us, end_us)
 
-    def _add_marker(self, stream: _Stream, event: Event, onset_us: float, end_us: float) -> None:
+    def _on_mark(self, name: str, t_s: float, body: dict[str, Any]) -> None:
+        stream = self._streams.get(name)
+        if stream is None or stream.times.anchor is None:
+            return
+        onset_us = stream.times.device_us((stream.origin_raw + round(t_s * stream.rate)) & MASK32)
+        self._add_marker(stream, body, onset_us, float("nan"))
+
+    def _add_marker(self, stream: _Stream, event: Event | dict[str, Any], onset_us: float, end_us: float) -> None:
         if stream.markers is None or not stream.clock.ready:
             stream.waiting_events.append((event, onset_us, end_us))
             return
         onset = stream.clock.to_host(onset_us)
-        end = stream.clock.to_host(end_us) if np.isfinite(end_us) else float("nan")
-        stream.markers.push_sample([marker_json(event, stream.meta.device_id, onset, end)], onset)
+        if isinstance(event, Event):
+            end = stream.clock.to_host(end_us) if np.isfinite(end_us) else float("nan")
+            text = marker_json(event, stream.meta.device_id, onset, end)
+        else:
+            text = mark_json(event, stream.meta.device_id, onset)
+        stream.markers.push_sample([text], onset)
         stream.events += 1
 
     def _open(self, stream: _Stream) -> None:

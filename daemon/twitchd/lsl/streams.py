@@ -135,3 +135,11 @@ def marker_json(event: Event, device_id: str, onset_lsl: float, end_lsl: float) 
     body["end_lsl"] = round(end_lsl, 6) if math.isfinite(end_lsl) else None
     body["onset_lsl"] = round(onset_lsl, 6)
     return json.dumps(body, separators=(",", ":"))
+
+
+def mark_json(body: dict[str, Any], device_id: str, onset_lsl: float) -> str:
+    """A practitioner's mark as the marker's string: ``kind: "mark"``, its own kind under ``mark`` (docs/lsl.md)."""
+    out = dict(body)
+    out["device_id"] = device_id
+    out["onset_lsl"] = round(onset_lsl, 6)
+    return json.dumps(out, separators=(",", ":"))

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+import contextlib
+from typing import Any, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +32,7 @@ from twitchd.errors import StoreError
 from twitchd.recordings import EVENT_FIELDS, write_samples
 from twitchd.store.sessions import SessionStore, physical
 
-FORMATS = ("edf", "csv", "events")
+FORMATS = ("edf", "csv", "events", "json")
 #: Progress callback: (samples done, samples in all).
 Progress = Callable[[int, int], None]
 #: Force beyond this is clipped in EDF (the FSR 402 saturates far below it).
@@ -76,21 +78,98 @@ def export_csv(store: SessionStore, session_id: int, out: TextIO, device: str | 
     return done
 
 
-def export_events(store: SessionStore, session_id: int, out: TextIO, device: str | None = None) -> int:
-    """Events, markers and gaps in one CSV, by onset; returns rows written."""
-    dev = store.device(session_id, device)
-    rows: list[dict[str, object]] = [dict(e) for e in store.events(session_id, dev.name)]
-    rows += [{"kind": "marker", "onset_s": m["t_s"], "end_s": m["t_s"], "label": m["label"]}
-             for m in store.markers(session_id)]
+#: The events export's columns after the detector's own: where each row came from.
+#: Detector events are ``ltr``, ``twitch``, …; the practitioner's marks are
+#: ``mark`` rows (their kind under ``mark``); review corrections are
+#: ``correction`` rows (what they did under ``action``, the event they judge
+#: under ``event_id`` or ``added_id``, the kind they give under ``new_kind``).
+EXTRA_FIELDS = ("device", "id", "site", "label", "mark", "source", "action", "event_id", "added_id", "new_kind",
+                "author", "created_at", "replaces", "samples")
+
+
+def _site(site: dict[str, str] | None) -> str:
+    return " ".join(v for v in (site or {}).values() if v)
+
+
+def timeline_rows(store: SessionStore, session_id: int, device: str) -> list[dict[str, object]]:
+    """Detector events, marks, corrections and gaps of one device's session, by onset."""
+    events = store.events(session_id, device)
+    onsets = {e["id"]: e for e in events}
+    rows: list[dict[str, object]] = [{**e, "site": _site(e["site"])} for e in events]
+    rows += [{"kind": "mark", "onset_s": m["t_s"], "end_s": m["t_s"], "id": m["id"], "label": m["text"],
+              "mark": m["kind"], "source": m["source"], "site": _site(m["site"])} for m in store.markers(session_id)]
+    added = {c["id"]: c for c in store.corrections(session_id) if c["action"] == "add"}
+    for c in store.corrections(session_id):
+        target = onsets.get(c["event_id"]) if c["event_id"] is not None else added.get(c["added_id"])
+        at = c["onset_s"] if c["action"] == "add" else (target or {}).get("onset_s")
+        end = c["end_s"] if c["action"] == "add" else (target or {}).get("end_s")
+        if at is None:
+            continue  # a correction of another device's event
+        rows.append({"kind": "correction", "onset_s": at, "end_s": end, "id": c["id"], "action": c["action"],
+                     "event_id": c["event_id"], "added_id": c["added_id"], "new_kind": c["kind"],
+                     "author": c["author"], "created_at": c["created_at"], "replaces": c["replaces"],
+                     "label": c["note"]})
     rows += [{"kind": "gap", "onset_s": g.onset_s, "end_s": g.onset_s + g.duration_s, "samples": g.samples}
-             for g in store.gaps(session_id, dev.name)]
+             for g in store.gaps(session_id, device)]
     rows.sort(key=lambda r: float(r["onset_s"]))  # type: ignore[arg-type]
-    fields = [*EVENT_FIELDS, "device", "label", "samples"]
+    return rows
+
+
+def export_events(store: SessionStore, session_id: int, out: TextIO, device: str | None = None) -> int:
+    """Events, marks, corrections and gaps in one CSV, by onset; returns rows written."""
+    dev = store.device(session_id, device)
+    rows = timeline_rows(store, session_id, dev.name)
+    fields = [*EVENT_FIELDS, *EXTRA_FIELDS]
     writer = csv.writer(out)
     writer.writerow(fields)
     for r in rows:
         writer.writerow(["" if r.get(f) is None else _fmt(r.get(f)) for f in fields])
     return len(rows)
+
+
+def edf_annotations(store: SessionStore, session_id: int, device: str) -> list[tuple[float, float, str]]:
+    """``(onset, duration, text)``: each source under its own prefix, so a reader can tell them apart.
+
+    Detector events keep their bare kind (``ltr``); marks are ``mark: felt_ltr``
+    (a note's text after it); corrections ``review: reject ltr (author)``; site
+    changes ``site: upper trapezius left TrP1``; gaps ``gap``.
+    """
+    out: list[tuple[float, float, str]] = []
+    events = store.events(session_id, device)
+    for e in events:
+        out.append((max(0.0, e["onset_s"]), max(0.0, e["end_s"] - e["onset_s"]), e["kind"]))
+    for m in store.markers(session_id):
+        out.append((max(0.0, m["t_s"]), -1, f"mark: {m['kind']}" + (f": {m['text']}" if m["text"] else "")))
+    by_id = {e["id"]: e for e in events}
+    added = {c["id"]: c for c in store.corrections(session_id) if c["action"] == "add"}
+    for c in store.corrections(session_id):
+        target = by_id.get(c["event_id"]) if c["event_id"] is not None else added.get(c["added_id"])
+        if c["action"] == "add":
+            onset, end, what = c["onset_s"], c["end_s"], f"add {c['kind']}"
+        elif target is not None:
+            old = target["kind"]
+            onset, end = target["onset_s"], target["end_s"]
+            what = f"relabel {old} as {c['kind']}" if c["action"] == "relabel" else f"{c['action']} {old}"
+        else:
+            continue
+        out.append((max(0.0, onset), max(0.0, end - onset), f"review: {what} ({c['author']})"))
+    for s in store.sites(session_id):
+        label = " ".join(v for v in (s["muscle"], s["side"], s["point"]) if v) or "none"
+        out.append((max(0.0, s["t_s"]), -1, f"site: {label}"))
+    for g in store.gaps(session_id, device):
+        out.append((g.onset_s, g.duration_s, "gap"))
+    return out
+
+
+def export_json(store: SessionStore, session_id: int, out: TextIO, device: str | None = None) -> int:
+    """The session's facts and whole timeline (no samples) as one JSON object; returns timeline rows."""
+    from twitchd.store.detail import session_detail
+
+    store.device(session_id, device)
+    detail = session_detail(store, session_id)
+    json.dump(detail, out, indent=1)
+    out.write("\n")
+    return len(detail["event_list"]) + len(detail["marker_list"]) + len(detail["corrections"])
 
 
 def _fmt(value: object) -> object:
@@ -171,12 +250,29 @@ def export_edf(store: SessionStore, session_id: int, path: Path, device: str | N
             done += n
             progress(done, dev.samples)
         flush_until(records)
-        for e in store.events(session_id, dev.name):
-            writer.writeAnnotation(max(0.0, e["onset_s"]), max(0.0, e["end_s"] - e["onset_s"]), e["kind"])
-        for m in store.markers(session_id):
-            writer.writeAnnotation(max(0.0, m["t_s"]), -1, f"marker: {m['label']}")
-        for g in store.gaps(session_id, dev.name):
-            writer.writeAnnotation(g.onset_s, g.duration_s, "gap")
+        for onset, duration, text in edf_annotations(store, session_id, dev.name):
+            writer.writeAnnotation(onset, duration, text)
     finally:
         writer.close()
     return done
+
+
+def export_to(s: SessionStore, session_id: int, fmt: str, out: Path, progress: Any = None) -> int:
+    """One export into ``out``; the CLI and the API share it."""
+    kw = {"progress": progress} if progress is not None else {}
+    s.device(session_id)  # an unknown session fails before any file is made
+    if fmt == "edf":
+        return export_edf(s, session_id, out, **kw)
+    try:
+        with out.open("w", newline="") as fh:
+            if fmt == "csv":
+                return export_csv(s, session_id, fh, **kw)
+            if fmt == "json":
+                return export_json(s, session_id, fh)
+            return export_events(s, session_id, fh)
+    except StoreError:
+        raise
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            out.unlink()
+        raise StoreError(f"cannot write {out}: {exc.strerror or exc}") from exc

@@ -29,6 +29,7 @@ from twitchd import __version__
 from twitchd.clock import MASK32
 from twitchd.errors import StoreError
 from twitchd.events import Event
+from twitchd.marks import NO_SITE, Mark, Site, check_mark
 from twitchd.signal.calibration import ChannelMap
 from twitchd.store.paths import database_path
 from twitchd.store.schema import connect
@@ -107,6 +108,10 @@ class Recorder:
         self._uncommitted = 0
         self.lag_s = 0.0
         self.max_lag_s = 0.0
+        # The site the practitioner is working on; it outlives recordings, so a
+        # new session starts on the site already chosen.
+        self.site: Site = NO_SITE
+        self.marks = 0
 
     # -- control (from a worker thread or the CLI; these may wait) ---------
     def start(self, meta: SessionMeta) -> int:
@@ -134,6 +139,11 @@ class Recorder:
             self._stop.clear()
             self.state, self.error = "recording", ""
             self.samples_written, self._uncommitted, self.lag_s, self.max_lag_s = 0, 0, 0.0, 0.0
+            self.marks = 0
+            if meta.muscle and meta.muscle != self.site.muscle:  # the form names another muscle: that is the site
+                self.site = Site.make(meta.muscle, meta.side)
+            if not self.site.empty:
+                self._queue.put_nowait(("site", 0.0, self.site))
             self._started_mono, self._ended_mono = time.monotonic(), None
             # Chunks are stamped in Unix time, but the stamps come from the device
             # clock mapped onto the monotonic clock: one offset, fixed for the
@@ -157,11 +167,51 @@ class Recorder:
         return self.status()
 
     def marker(self, label: str) -> float:
-        """A labelled moment, at the session time of the newest sample."""
+        """A labelled moment (a note mark, as before marks had kinds); returns its session time."""
+        t_s = self.mark("note", label, "api").t_s
+        assert t_s is not None
+        return t_s
+
+    def mark(self, kind: str, text: str, source: str) -> Mark:
+        """A mark now, on the session's time axis (StoreError when not recording, ConfigError if malformed).
+
+        "Now" is the moment the sample being taken now will have: the newest
+        sample's time plus how long ago, by the board's clock, it was taken.
+        Without that, a mark would land as late as the link is slow.
+        """
+        text = check_mark(kind, text, source)
         if not self._active:
-            raise StoreError("not recording: start a recording before adding markers")
+            raise StoreError("not recording: start a recording before adding marks")
+        return self._add_mark(kind, text, source, self._session_time_now(), None, None)
+
+    def board_mark(self, name: str, t_s: float, device_time_us: int) -> Mark:
+        """A press of the board's button, at ``t_s`` on device ``name``'s stream time (from the data path; never waits).
+
+        Outside a recording the mark is still returned (for the live view and
+        LSL), with no session time.
+        """
+        dev = self._devices.get(name) if self._active else None
+        if dev is None:
+            return Mark("felt_ltr", "", "board", None, None, 0, self.site, name, device_time_us, {name: t_s})
+        return self._add_mark("felt_ltr", "", "board", t_s + dev.base / dev.rate_hz, name, device_time_us)
+
+    def _add_mark(self, kind: str, text: str, source: str, t_s: float, device: str | None,
+                  device_time_us: int | None) -> Mark:
+        self.marks += 1
+        at = {name: t_s - d.base / d.rate_hz for name, d in self._devices.items()}
+        mark = Mark(kind, text, source, t_s, self.session_id, self.marks, self.site, device, device_time_us, at)
+        site = self.site.to_json()
+        self._put(("marker", t_s, time.time(), text, kind, source, device, device_time_us,
+                   None if site is None else json.dumps(site)))
+        return mark
+
+    def set_site(self, site: Site) -> float | None:
+        """The site from now on; its session time while recording, else None (it is kept for the next session)."""
+        self.site = site
+        if not self._active:
+            return None
         t_s = self._session_time_now()
-        self._put(("marker", t_s, time.time(), label))
+        self._put(("site", t_s, site))
         return t_s
 
     def set_notes(self, notes: str) -> None:
@@ -177,7 +227,7 @@ class Recorder:
             "elapsed_s": round(end - self._started_mono, 2) if self.session_id is not None else 0.0,
             "samples": self.samples_written, "queued": self._queue.qsize(),
             "lag_s": round(self.lag_s, 4), "max_lag_s": round(self.max_lag_s, 4),
-            "database": str(self.path),
+            "database": str(self.path), "site": self.site.to_json(), "marks": self.marks,
         }
 
     @property
@@ -226,9 +276,10 @@ class Recorder:
                    event.peak_emg_v, event.force_n, event.confidence, json.dumps(event.extra)))
 
     def _session_time_now(self) -> float:
+        now = time.monotonic()
         for dev in self._devices.values():
-            return dev.next_index / dev.rate_hz
-        return time.monotonic() - self._started_mono
+            return (dev.next_index + max(0.0, now - dev.next_host) * dev.rate_hz) / dev.rate_hz
+        return now - self._started_mono
 
     def _put(self, item: tuple[Any, ...]) -> None:
         try:
@@ -312,8 +363,12 @@ class Recorder:
         elif kind == "notes":
             db.execute("UPDATE sessions SET notes = ? WHERE id = ?", (item[1], session_id))
         elif kind == "marker":
-            db.execute("INSERT INTO markers (session_id, t_s, host_time, label) VALUES (?, ?, ?, ?)",
-                       (session_id, *item[1:]))
+            db.execute("INSERT INTO markers (session_id, t_s, host_time, label, kind, source, device, device_time_us,"
+                       " site) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (session_id, *item[1:]))
+        elif kind == "site":
+            site = item[2]
+            db.execute("INSERT INTO sites (session_id, t_s, muscle, side, point) VALUES (?, ?, ?, ?, ?)",
+                       (session_id, item[1], site.muscle, site.side, site.point))
 
     def _flush(self, db: sqlite3.Connection, session_id: int,
                pending: dict[str, list[tuple[int, npt.NDArray[np.uint16], float, int]]]) -> int:

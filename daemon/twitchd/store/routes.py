@@ -19,12 +19,14 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from twitchd.errors import SessionNotFoundError, StoreError
-from twitchd.store.export import export_csv, export_edf, export_events
+from twitchd.errors import ConfigError, SessionNotFoundError, StoreError
+from twitchd.marks import NO_SITE, Site, catalog
+from twitchd.store.detail import session_detail
+from twitchd.store.export import export_to
 from twitchd.store.recorder import SessionMeta
 from twitchd.store.sessions import SessionStore
 from twitchd.store.traceview import session_trace
-from twitchd.validation import MAX_ID, responses
+from twitchd.validation import MAX_ID, invalid, responses
 
 if TYPE_CHECKING:
     from twitchd.api import Daemon
@@ -49,6 +51,25 @@ class MarkerIn(BaseModel):
     label: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
+Line = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class MarkIn(BaseModel):
+    """A mark from the dashboard or another program; its time is the daemon's, now."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["felt_ltr", "referred_pain", "note"] = "felt_ltr"
+    text: Line = ""
+    source: Literal["key", "pedal", "screen", "api"] = "screen"
+
+
+class SiteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    muscle: Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
+    side: Literal["left", "right", "bilateral", ""] = ""
+    point: Annotated[str, Field(max_length=60, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+
+
 class NotesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     notes: Annotated[str, Field(max_length=4000)]
@@ -56,7 +77,8 @@ class NotesIn(BaseModel):
 
 SessionId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 DeviceName = Annotated[str | None, Query(pattern=r"^[a-z]{1,3}-[0-9]{1,6}$", description="a device of the session (default: its first)")]
-MEDIA = {"edf": ("application/octet-stream", "edf"), "csv": ("text/csv", "csv"), "events": ("text/csv", "events.csv")}
+MEDIA = {"edf": ("application/octet-stream", "edf"), "csv": ("text/csv", "csv"), "events": ("text/csv", "events.csv"),
+         "json": ("application/json", "json")}
 
 
 def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
@@ -97,11 +119,45 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
 
     @app.post("/api/recording/marker", responses=responses(400, 403, 409))
     async def recording_marker(body: MarkerIn) -> dict[str, Any]:
+        """A note mark (the first API's form; ``/api/recording/marks`` takes every kind)."""
         try:
-            t_s = recorder.marker(body.label)
+            mark = daemon.marks.mark("note", body.label, "api")
         except StoreError as exc:
             raise HTTPException(409, str(exc)) from exc
-        return {"session_id": recorder.session_id, "t_s": round(t_s, 4), "label": body.label}
+        return {"session_id": mark.session_id, "t_s": round(mark.t_s or 0.0, 4), "label": body.label}
+
+    @app.post("/api/recording/marks", responses=responses(400, 403, 409))
+    async def recording_mark(body: MarkIn) -> dict[str, Any]:
+        """A felt LTR, the patient's referred pain, or a note, at this moment of the recording."""
+        try:
+            mark = daemon.marks.mark(body.kind, body.text, body.source)
+        except StoreError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        except ConfigError as exc:
+            raise invalid(("body", "text"), str(exc), body.text) from exc
+        return mark.answer()
+
+    @app.get("/api/sites")
+    async def sites() -> dict[str, Any]:
+        """The built-in list of trigger-point muscles, and the site in force."""
+        return {"catalog": catalog(), "current": recorder.site.to_json()}
+
+    @app.put("/api/site", responses=responses(400, 403))
+    async def set_site(body: SiteIn) -> dict[str, Any]:
+        """The site from now on (kept for the next recording when none runs)."""
+        try:
+            site = Site.make(body.muscle, body.side, body.point)
+        except ConfigError as exc:
+            raise invalid(("body",), str(exc), body.muscle) from exc
+        t_s = daemon.marks.set_site(site)
+        return {"current": site.to_json(), "session_id": recorder.session_id if t_s is not None else None,
+                "t_s": None if t_s is None else round(t_s, 4)}
+
+    @app.delete("/api/site", responses=responses(403))
+    async def clear_site() -> dict[str, Any]:
+        t_s = daemon.marks.set_site(NO_SITE)
+        return {"current": None, "session_id": recorder.session_id if t_s is not None else None,
+                "t_s": None if t_s is None else round(t_s, 4)}
 
     @app.post("/api/recording/notes", responses=responses(400, 403, 409))
     async def recording_notes(body: NotesIn) -> dict[str, Any]:
@@ -143,7 +199,7 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
                  "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
                  **responses(404, 503)})
     async def sessions_export(session_id: SessionId,
-                              format: Annotated[Literal["edf", "csv", "events"], Query()] = "csv") -> FileResponse:
+                              format: Annotated[Literal["edf", "csv", "events", "json"], Query()] = "csv") -> FileResponse:
         media, suffix = MEDIA[format]
         fd, name = tempfile.mkstemp(prefix="twitchd-export-", suffix="." + suffix)
         os.close(fd)
@@ -155,32 +211,3 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
             raise
         return FileResponse(tmp, media_type=media, filename=f"session-{session_id}.{suffix}",
                             background=BackgroundTask(tmp.unlink, missing_ok=True))
-
-
-def session_detail(s: SessionStore, session_id: int) -> dict[str, Any]:
-    """A session's summary plus its timeline (the JSON of ``sessions show``)."""
-    out = s.summary(session_id)
-    main = out["devices"][0]["name"] if out["devices"] else None
-    out["event_list"] = s.events(session_id)
-    out["marker_list"] = s.markers(session_id)
-    out["gaps"] = [g.__dict__ for g in s.gaps(session_id, main)] if main else []
-    return out
-
-
-def export_to(s: SessionStore, session_id: int, fmt: str, out: Path, progress: Any = None) -> int:
-    """One export into ``out``; the CLI and the API share it."""
-    kw = {"progress": progress} if progress is not None else {}
-    s.device(session_id)  # an unknown session fails before any file is made
-    if fmt == "edf":
-        return export_edf(s, session_id, out, **kw)
-    try:
-        with out.open("w", newline="") as fh:
-            if fmt == "csv":
-                return export_csv(s, session_id, fh, **kw)
-            return export_events(s, session_id, fh)
-    except StoreError:
-        raise
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            out.unlink()
-        raise StoreError(f"cannot write {out}: {exc.strerror or exc}") from exc

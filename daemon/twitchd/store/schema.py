@@ -92,8 +92,51 @@ def _v2(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE sessions ADD COLUMN app_version TEXT NOT NULL DEFAULT ''")
 
 
+def _v3(db: sqlite3.Connection) -> None:
+    """The practitioner's ground truth: kinds of marks, sites, and review corrections.
+
+    Markers become marks: a kind (felt LTR, referred pain, note), where the
+    mark came from, and for a press of the board's button the board's own
+    clock. ``sites`` is a timeline: the site in force from ``t_s`` until the
+    next row. Corrections are their own table so that the detector's events
+    are never overwritten; each says who made it, when, and which earlier
+    correction of the same event it replaced.
+    """
+    _script(db, """
+        ALTER TABLE markers ADD COLUMN kind TEXT NOT NULL DEFAULT 'note';
+        ALTER TABLE markers ADD COLUMN source TEXT NOT NULL DEFAULT 'screen';
+        ALTER TABLE markers ADD COLUMN device TEXT;
+        ALTER TABLE markers ADD COLUMN device_time_us INTEGER;
+        ALTER TABLE markers ADD COLUMN site TEXT;
+        CREATE TABLE sites (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            t_s REAL NOT NULL,                 -- session time from which the site is current
+            muscle TEXT NOT NULL,              -- '' = no site set from here on
+            side TEXT NOT NULL DEFAULT '',
+            point TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX sites_by_session ON sites(session_id, t_s);
+        CREATE TABLE corrections (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            action TEXT NOT NULL,              -- accept, reject, relabel, add
+            event_id INTEGER,                  -- the detector event it judges (events.id)
+            added_id INTEGER,                  -- or the earlier 'add' it judges (corrections.id)
+            kind TEXT,                         -- the kind it gives (relabel, add)
+            onset_s REAL,                      -- add: where the practitioner put it
+            end_s REAL,
+            author TEXT NOT NULL,
+            created_at TEXT NOT NULL,          -- ISO 8601, UTC
+            replaces INTEGER,                  -- the correction of the same target it supersedes
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX corrections_by_session ON corrections(session_id, id);
+    """)
+
+
 #: MIGRATIONS[k] takes a database from version k to k + 1. Append only.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

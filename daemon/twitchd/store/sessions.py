@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twitchd.errors import SessionNotFoundError, StoreError
+from twitchd.marks import Site, SiteTimeline
 from twitchd.signal.calibration import ChannelMap
 from twitchd.store.paths import database_path
 from twitchd.store.schema import connect_for_reading
@@ -168,19 +169,50 @@ class SessionStore:
         return out
 
     def events(self, session_id: int, device: str | None = None) -> list[dict[str, Any]]:
-        """Detector events (without the pipeline's own gap events: ``gaps`` is the store's truth)."""
+        """Detector events (without the pipeline's own gap events: ``gaps`` is the store's truth).
+
+        Each carries its row ``id`` (what a correction names) and the site that
+        was current at its onset.
+        """
         self.summary_exists(session_id)
         cur = self.db.execute(
-            "SELECT kind, onset_s, end_s, decided_s, peak_emg_v, force_n, confidence, device, extra FROM events"
-            " WHERE session_id = ? AND kind != 'gap' AND (? IS NULL OR device = ?) ORDER BY onset_s",
+            "SELECT kind, onset_s, end_s, decided_s, peak_emg_v, force_n, confidence, device, extra, id FROM events"
+            " WHERE session_id = ? AND kind != 'gap' AND (? IS NULL OR device = ?) ORDER BY onset_s, id",
             (session_id, device, device))
         keys = ("kind", "onset_s", "end_s", "decided_s", "peak_emg_v", "force_n", "confidence", "device")
-        return [{**dict(zip(keys, r[:8], strict=True)), **json.loads(r[8])} for r in cur]
+        sites = self.site_timeline(session_id)
+        return [{"id": int(r[9]), **dict(zip(keys, r[:8], strict=True)), **json.loads(r[8]),
+                 "site": sites.at(float(r[1])).to_json()} for r in cur]
 
     def markers(self, session_id: int) -> list[dict[str, Any]]:
+        """The session's marks in time order; ``id`` numbers them within the session, in the order made."""
         self.summary_exists(session_id)
-        return [{"t_s": t, "label": label} for t, label in self.db.execute(
-            "SELECT t_s, label FROM markers WHERE session_id = ? ORDER BY t_s", (session_id,))]
+        rows = self.db.execute(
+            "SELECT t_s, label, kind, source, device, device_time_us, site, host_time FROM markers"
+            " WHERE session_id = ? ORDER BY id", (session_id,)).fetchall()
+        out = [{"id": k + 1, "t_s": t, "kind": kind, "text": label, "label": label, "source": source,
+                "device": device, "device_time_us": us, "site": json.loads(site) if site else None,
+                "unix_time": host_time}
+               for k, (t, label, kind, source, device, us, site, host_time) in enumerate(rows)]
+        return sorted(out, key=lambda m: (m["t_s"], m["id"]))
+
+    def sites(self, session_id: int) -> list[dict[str, Any]]:
+        """Site changes in time order (a row with an empty muscle clears the site)."""
+        self.summary_exists(session_id)
+        return [{"t_s": t, "muscle": m, "side": side, "point": p} for t, m, side, p in self.db.execute(
+            "SELECT t_s, muscle, side, point FROM sites WHERE session_id = ? ORDER BY t_s, id", (session_id,))]
+
+    def site_timeline(self, session_id: int) -> SiteTimeline:
+        rows = self.sites(session_id)
+        return SiteTimeline([r["t_s"] for r in rows], [Site(r["muscle"], r["side"], r["point"]) for r in rows])
+
+    def corrections(self, session_id: int) -> list[dict[str, Any]]:
+        """Review corrections in the order they were made (twitchd.store.review)."""
+        self.summary_exists(session_id)
+        keys = ("id", "action", "event_id", "added_id", "kind", "onset_s", "end_s", "author", "created_at",
+                "replaces", "note")
+        return [dict(zip(keys, r, strict=True)) for r in self.db.execute(
+            f"SELECT {', '.join(keys)} FROM corrections WHERE session_id = ? ORDER BY id", (session_id,))]
 
     def delete(self, session_id: int) -> None:
         """Delete a session so that its data is really gone, not just unlinked.
