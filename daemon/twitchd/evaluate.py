@@ -43,8 +43,10 @@ def gather(store: SessionStore, session_id: int, against: str, events: list[dict
     """Both raters' LTRs of a session; ReviewError (when ``strict``) if there is nothing to compare with."""
     if against not in AGAINST:
         raise ReviewError(f"--against is one of {', '.join(AGAINST)}, not {against!r}")
-    dev = store.device(session_id)
-    if dev.samples == 0:
+    store.summary_exists(session_id)
+    devices = store.devices(session_id)
+    dev = devices[0] if devices else None
+    if dev is None or dev.samples == 0:
         raise ReviewError(f"session {session_id} is empty: no samples were recorded, so there is nothing to evaluate")
     timeline = store.site_timeline(session_id)
     live = store.events(session_id, dev.name)
@@ -61,7 +63,8 @@ def gather(store: SessionStore, session_id: int, against: str, events: list[dict
         corrections = store.corrections(session_id)
         labels = reviewed_labels(live, corrections, timeline)
         reference = [(float(r["onset_s"]), Site.from_json(r["site"])) for r in labels if r["kind"] == "ltr"]
-        if not corrections:
+        if not corrections:  # unreviewed: the labels would be the detector's own, and agree with it by definition
+            reference = []
             note = (f"session {session_id} has not been reviewed: open it in the dashboard's review, accept, reject,"
                     " relabel or add events, then evaluate --against review")
     if note and strict:
