@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +27,22 @@ from twitchd.store.sessions import SessionStore
 pytestmark = pytest.mark.slow
 
 
-def record_then_kill(data_dir: Path, seconds: float) -> float:
-    """Record for ``seconds`` after the first samples, SIGKILL, and return the wall time of the kill."""
+def mark(port: int, kind: str, text: str = "") -> dict[str, object]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/recording/marks", method="POST",
+                                 data=json.dumps({"kind": kind, "text": text, "source": "key"}).encode(),
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+def record_then_kill(data_dir: Path, seconds: float, marks: tuple[float, ...] = ()) -> tuple[float, list[dict[str, object]]]:
+    """Record for ``seconds`` after the first samples, marking a felt LTR at each of ``marks`` seconds,
+    SIGKILL, and return the wall time of the kill and the marks as the daemon answered them."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    port = free_port()
+    made: list[dict[str, object]] = []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "twitchd", "run", "--record", "--data-dir", str(data_dir), "--port", str(free_port()),
+        [sys.executable, "-m", "twitchd", "run", "--record", "--data-dir", str(data_dir), "--port", str(port),
          "--source", "simulated:speed=1", "--patient", "P-007", "--muscle", "upper trapezius", "--side", "left",
          "--technique", "compression"],
         env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -41,11 +53,15 @@ def record_then_kill(data_dir: Path, seconds: float) -> float:
                 break
         else:
             pytest.fail(f"the daemon did not start (exit {proc.wait()})")
-        time.sleep(seconds)
+        began = time.monotonic()
+        for at in marks:
+            time.sleep(max(0.0, began + at - time.monotonic()))
+            made.append(mark(port, "felt_ltr"))
+        time.sleep(max(0.0, began + seconds - time.monotonic()))
         killed_at = time.time()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        return killed_at
+        return killed_at, made
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -54,7 +70,7 @@ def record_then_kill(data_dir: Path, seconds: float) -> float:
 
 def test_kill_9_loses_at_most_200_ms_and_the_rest_exports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "data"
-    killed_at = record_then_kill(data, 6.0)
+    killed_at, marks = record_then_kill(data, 6.0, marks=(2.0, 4.0, 5.7))
 
     db = sqlite3.connect(data / "twitchd.sqlite3")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -75,6 +91,11 @@ def test_kill_9_loses_at_most_200_ms_and_the_rest_exports(tmp_path: Path, capsys
         assert not session["complete"] and session["ended_at"] is None
         assert session["lost_samples"] == 0  # every sample from the first to the newest, without a hole
         assert session["samples"] == last_index + last_n
+        # Marks are committed like samples: the last one, 300 ms before the kill, is there too.
+        stored = store.markers(session["id"])
+        assert [(m["kind"], m["source"]) for m in stored] == [("felt_ltr", "key")] * 3
+        assert [m["t_s"] for m in stored] == pytest.approx([m["t_s"] for m in marks], abs=1e-3)
+        assert stored[0]["site"] == {"muscle": "upper trapezius", "side": "left", "point": ""}
         # Real time in, real time recorded: the samples span the wall time they took to arrive.
         assert abs(session["duration_s"] - (newest - first_host)) < 0.25
 
