@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -210,3 +211,46 @@ def test_four_sensors_each_get_their_own_streams_and_an_ltr_marker_for_every_ltr
         session = daemon.pipeline(name).transport.device.session  # type: ignore[union-attr]
         truth = [e.onset_s for e in session.truth if e.kind == "ltr"]
         assert sum(any(abs(m["onset_s"] - o) < 0.05 for o in truth) for m, _ in ltrs) >= len(ltrs) - 1
+
+
+def test_a_felt_ltr_mark_reaches_the_markers_stream_at_the_moment_it_was_made(pylsl: Any, tmp_path: Path) -> None:
+    """The practitioner presses the mark key: a LabRecorder file gets a ``mark`` marker, stamped
+    on the data stream's clock at the moment of the press (not when the newest sample arrived)."""
+    dev = device_id(31)
+    daemon = Daemon(Settings(sources=(f"simulated:seed=5,id={dev}",)), data_dir=tmp_path)
+    daemon.set_lsl(True)
+    from twitchd.marks import Site
+    from twitchd.store.recorder import SessionMeta
+
+    got: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        await daemon.start()
+        try:
+            (m,) = [i for i in await asyncio.to_thread(resolve, pylsl, "type", "Markers", 1)
+                    if i.source_id() == f"{dev}/events"]
+            inlet = pylsl.StreamInlet(m, processing_flags=pylsl.proc_none)
+            await asyncio.to_thread(inlet.open_stream, 5.0)
+            await asyncio.sleep(WARMUP_S + 0.5)  # the clock fit is ready
+            daemon.marks.set_site(Site.make("infraspinatus", "right"))
+            await asyncio.to_thread(daemon.recorder.start, SessionMeta())
+            await asyncio.sleep(0.5)
+            pressed = pylsl.local_clock()
+            got["mark"] = daemon.marks.mark("felt_ltr", "", "pedal")
+            end = time.monotonic() + 10
+            got["markers"] = []
+            while time.monotonic() < end and not any(json.loads(s[0])["kind"] == "mark" for s, _ in got["markers"]):
+                s, t = await asyncio.to_thread(inlet.pull_chunk, 0.2, 64)
+                got["markers"].extend(zip(s, t))
+            got["pressed"] = pressed
+            await asyncio.to_thread(daemon.recorder.stop)
+        finally:
+            await daemon.stop()
+
+    asyncio.run(scenario())
+    (body, stamp), = [(json.loads(s[0]), t) for s, t in got["markers"] if json.loads(s[0])["kind"] == "mark"]
+    assert body["mark"] == "felt_ltr" and body["source"] == "pedal" and body["device_id"] == dev
+    assert body["site"] == {"muscle": "infraspinatus", "side": "right", "point": ""}
+    assert body["t_s"] == pytest.approx(got["mark"].t_s, abs=1e-3)
+    # On the data stream's axis, at the press: within a tick of the loop and the clock fit's error.
+    assert stamp == pytest.approx(got["pressed"], abs=0.03)
