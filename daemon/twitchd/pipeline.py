@@ -16,11 +16,11 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from twitchd.clock import MASK32, StreamClock
+from twitchd.clock import MASK32, StreamClock, signed32
 from twitchd.errors import ProtocolError, TransportError, TwitchdError
 from twitchd.events import Event
 from twitchd.hub import Hub
-from twitchd.protocol import Command, Data, Hello, Opcode, SequenceGap, Status, StreamDecoder, encode_frame
+from twitchd.protocol import Command, Data, Hello, Mark, Opcode, SequenceGap, Status, StreamDecoder, encode_frame
 from twitchd.signal.calibration import ChannelMap
 from twitchd.signal.health import ChannelHealth
 from twitchd.signal.detector import PROVISIONAL, Detector
@@ -43,6 +43,9 @@ DISPLAY_PERIOD_S = 0.05
 PATH_WINDOW = 2048
 STATUS_PERIOD_S = 1.0
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 5.0)
+#: Button presses held until the first DATA gives the stream its origin (a
+#: press just after the HELLO); more than a few there means a stuck button.
+MARKS_WAITING = 16
 
 
 @dataclass
@@ -61,6 +64,10 @@ class DeviceInfo:
     lost_samples: int = 0
     device_overflows: int = 0
     bad_frames: int = 0
+    #: presses of the board's button (MARK frames) received, and those whose MARK was lost
+    #: (the board numbers its presses, so a skipped number is a lost frame)
+    marks: int = 0
+    marks_missed: int = 0
     press_threshold_n: float = 0.0
     force_calibration: str = "nominal"
     saturation_n: float = 0.0
@@ -92,6 +99,16 @@ class SampleSink(Protocol):
     ``host_s`` is when the frame's first sample was taken, on ``time.monotonic()``'s
     clock, mapped from the board's own µs clock (twitchd.clock.StreamClock):
     free of arrival jitter, following the board's drift, increasing.
+
+    Optional: ``on_button(name, t_s, device_time_us, button, count)``, a press
+    of the board's own button (a MARK frame, docs/protocol.md). ``t_s`` is the
+    press on the pipeline's stream time, the axis of ``Event.onset_s``, placed
+    by the sample index the board took it at (exact to one sample; slightly
+    negative for a press just before the first sample the pipeline saw);
+    ``device_time_us`` the board's µs clock at the press (wrapping at 2³²);
+    ``button`` the button's id (1 on the boards of firmware/); ``count`` the
+    board's number of the press since it booted (1, 2, ..., wrapping at
+    65536). A sink without it is not told; like the others it must not block.
     """
 
     def on_data(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, sample_index: int,
@@ -133,6 +150,16 @@ class Sinks:
             except Exception:
                 self._failed(name, sink, "an event")
 
+    def on_button(self, name: str, t_s: float, device_time_us: int, button: int, count: int) -> None:
+        for sink in self.sinks:
+            hook = getattr(sink, "on_button", None)
+            if hook is None:
+                continue  # optional: a sink that has no use for presses
+            try:
+                hook(name, t_s, device_time_us, button, count)
+            except Exception:
+                self._failed(name, sink, "a button press")
+
     def _failed(self, name: str, sink: SampleSink, what: str) -> None:
         """The first failure of each sink is logged with its traceback; later ones would flood the log."""
         if id(sink) not in self._reported:
@@ -168,6 +195,10 @@ class DevicePipeline:
         self.sink: SampleSink | None = None
         self._origin_raw = 0
         self._last_data_host = 0.0
+        # -- the board's button (MARK frames) --
+        self._marks_waiting: list[Mark] = []
+        self._last_mark_count: int | None = None
+        self._sink_failed = False
 
     # -- lifecycle ---------------------------------------------------------
     async def run(self) -> None:
@@ -265,6 +296,8 @@ class DevicePipeline:
                 self._on_hello(item)
             elif isinstance(item, Status):
                 self.info.device_overflows = item.overflows
+            elif isinstance(item, Mark):
+                self._on_mark(item)
             elif isinstance(item, SequenceGap):
                 log.debug("%s: %d frame(s) missing", self.name, item.missed)
         self.info.bad_frames = self._decoder.stats.bad_frames
@@ -279,6 +312,38 @@ class DevicePipeline:
             log.warning("%s: %s; using the nominal force curve", self.name, exc)
             return None
 
+    def _on_mark(self, mark: Mark) -> None:
+        """A press of the board's button: placed on stream time by its sample index."""
+        self.info.marks += 1
+        if self._last_mark_count is not None:
+            skipped = (mark.count - self._last_mark_count - 1) & 0xFFFF
+            if skipped < 0x8000:  # not a count that went back: the board rebooted (counts from 1 again)
+                self.info.marks_missed += skipped
+        self._last_mark_count = mark.count
+        if self._next_index is None or self._detector is None:
+            # No DATA yet since the HELLO: stream time has no origin. The first DATA places it.
+            if len(self._marks_waiting) < MARKS_WAITING:
+                self._marks_waiting.append(mark)
+            return
+        self._place_mark(mark)
+
+    def _place_mark(self, mark: Mark) -> None:
+        assert self._next_index is not None and self._detector is not None
+        # Stream samples up to _next_index, as event times count them (the
+        # detector's samples plus those lost), then the press's own sample,
+        # before or after that by the nearest way round the 32-bit counter.
+        at = self._detector.samples_seen + self._gaps.lost + signed32(mark.sample_index - self._next_index)
+        t_s = at / self.info.rate_hz
+        hook = getattr(self.sink, "on_button", None) if self.sink is not None else None
+        if hook is None:
+            return
+        try:
+            hook(self.name, t_s, mark.device_time_us, mark.button, mark.count)
+        except Exception:  # a consumer's bug must not stop acquisition
+            if not self._sink_failed:
+                self._sink_failed = True
+                log.exception("%s: the sink failed on a button press (further failures are not logged)", self.name)
+
     def _on_hello(self, hello: Hello) -> None:
         cal = self._calibration(hello.device_id)
         try:
@@ -287,6 +352,11 @@ class DevicePipeline:
             self._set_state("lost", str(exc))
             return
         same = self._detector is not None and self.info.rate_hz == hello.rate_hz and self._map == channel_map
+        if hello.seq == 0 or (self._detector is not None and not same):
+            # A reset board, or a new stream: presses waiting for an origin have no place on it.
+            self._marks_waiting = []
+        if hello.seq == 0:
+            self._last_mark_count = None  # the board numbers its presses from 1 again
         self._map = channel_map
         raw = hello.channels[channel_map.emg]
         self._health = ChannelHealth(hello.rate_hz, channel_map, (1 << raw.adc_bits) - 1,
@@ -336,6 +406,10 @@ class DevicePipeline:
             self.sink.on_data(self.name, self.info, cmap, self._origin_raw, frame.sample_index, frame.samples,
                               frame.t0_us, self._times.host_s(frame.sample_index))
         events, filtered = det.process(emg, force)
+        if self._marks_waiting:  # presses since the HELLO, placed now that the stream has an origin
+            waiting, self._marks_waiting = self._marks_waiting, []
+            for mark in waiting:
+                self._place_mark(mark)
         for event in events:
             if event.kind == PROVISIONAL:
                 self._flag_onset(self._gaps.event(event))

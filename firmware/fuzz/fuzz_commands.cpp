@@ -39,7 +39,9 @@
 //   conversions of A0 times 1, 2 or 8, so always on the scale of eight; fsr:
 //   of A2 times 1, 2 or 4, on the scale of four), or the test signal over
 //   each channel's declared bits (HELLO: raw 13, env 10, fsr 12), in order,
-//   each once, with gaps only where overflows were counted; no DATA after STOP.
+//   each once, with gaps only where overflows were counted; no DATA after STOP;
+// - the mark button's pin (D2) is an input with its pull-up, and, never
+//   pressed here, sends no MARK.
 // The conversion counts, sums and bits are written out here from
 // docs/protocol.md and firmware/README.md, never read from board_avr.h, so a
 // wrong table there shows.
@@ -525,6 +527,8 @@ void reset(uint8_t scene) {
   SREG = 0x80;
   ADC = 0;
   TCNT1 = OCR1A = 0;
+  DDRD = PORTD = 0;
+  PIND = 0xFF;  // the mark button is never pressed here: a MARK would be a frame sent unasked
   avr_next_index = 0;
   avr_channel = avr_left = 0;
   avr_sum = 0;
@@ -541,6 +545,7 @@ void reset(uint8_t scene) {
   app::next_send_index = 0;
   app::last_status_us = 0;
   app::decoder = twitch::CommandDecoder();
+  app::button = twitch::Debouncer();
 
   m.streaming = true;
   m.test_signal = false;
@@ -603,6 +608,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   app::setup();
   REQUIRE(sim::m.booted, "no HELLO at boot");
+  REQUIRE(!(DDRD & _BV(DDD2)) && (PORTD & _BV(PORTD2)), "the mark button's pin D2 is not an input with its pull-up");
   // Input arrives `burst` bytes per pass of loop(); then a few passes to let it settle.
   for (int settle = 0; settle < 4;) {
     if (sim::rx_arrived < sim::rx_len) {

@@ -20,11 +20,17 @@
  * and the firmware must read a result before it starts the next conversion,
  * as board_avr.h does.) After the last line the last values are held.
  *
+ * The mark button on D2 (to GND, pulled up) reads released unless
+ * TWITCH_SIMAVR_BUTTON lists when its level flips: microseconds of simulated
+ * time, comma-separated and rising, e.g. "2000000,2000400,2001000,2150000" is
+ * a press at 2 s that bounces for 1 ms and is released at 2.15 s.
+ *
  * stdout, line 1: the pty's path. When SECONDS of simulated time have run
  * (default: the signal's length + 1 s) the harness prints "done ..." with the
  * figures on stdout, stops simulating and keeps the pty open until SIGTERM or
  * SIGINT, so the reader can drain what is buffered. The figures:
  *   samples                  lines consumed
+ *   button_edges             flips of the button's level played
  *   raw_conversions, fsr_conversions   conversions of A0 and of A2 started
  * and, over the sample periods since the period last changed (so: the last
  * rate's), from one Timer1 compare match to the next:
@@ -62,6 +68,7 @@
 #include <unistd.h>
 
 #include "avr_adc.h"
+#include "avr_ioport.h"
 #include "avr_uart.h"
 #include "sim_avr.h"
 #include "sim_elf.h"
@@ -197,6 +204,28 @@ static void adc_trigger(struct avr_irq_t *irq, uint32_t value, void *param) {
 	avr_raise_irq(adc_in[src], r->mv[src][k < r->n[src] ? k : r->n[src] - 1u]);
 }
 
+/* ---- the mark button on D2 ---- */
+#define MAX_BUTTON_EDGES 256
+static avr_cycle_count_t button_at[MAX_BUTTON_EDGES]; /* cycles at which D2 flips */
+static size_t n_button, next_button;
+static int button_level = 1; /* released: the pull-up holds D2 high */
+static avr_irq_t *button_pin;
+
+static void load_button(const char *spec) {
+	for (const char *p = spec; p && *p; ) {
+		char *end;
+		unsigned long long us = strtoull(p, &end, 10);
+		if (end == p || n_button == MAX_BUTTON_EDGES || (*end && *end != ',') ||
+		    (n_button && us * 16 <= button_at[n_button - 1])) {
+			fprintf(stderr, "TWITCH_SIMAVR_BUTTON: want up to %d rising microsecond times, comma-separated\n",
+			        MAX_BUTTON_EDGES);
+			exit(2);
+		}
+		button_at[n_button++] = (avr_cycle_count_t)us * 16;
+		p = *end ? end + 1 : end;
+	}
+}
+
 /* ---- UART <-> pty ---- */
 static int pty_master;
 static uint8_t out_buf[4096];
@@ -271,6 +300,7 @@ int main(int argc, char **argv) {
 	FILE *out = fdopen(dup(1), "w");
 	dup2(2, 1);
 	load_signal(argv[2]);
+	load_button(getenv("TWITCH_SIMAVR_BUTTON"));
 	double seconds = argc > 3 ? atof(argv[3]) : n_rows / 1000.0 + 1.0;
 
 	elf_firmware_t fw;
@@ -288,6 +318,8 @@ int main(int argc, char **argv) {
 	for (int c = 0; c < 3; c++) adc_in[c] = avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_ADC0 + c);
 	avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, ADC_IRQ_OUT_TRIGGER), adc_trigger, NULL);
 	the_avr = avr;
+	button_pin = avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ('D'), IOPORT_IRQ_PIN2);
+	avr_raise_irq(button_pin, button_level);
 	figures_reset();
 	avr_irq_register_notify(avr_get_interrupt_irq(avr, VECTOR_TIMER1_COMPA) + AVR_INT_IRQ_PENDING, timer1_pending,
 	                        NULL);
@@ -330,6 +362,11 @@ int main(int argc, char **argv) {
 	while (!stop_requested && avr->cycle < end) {
 		state = avr_run(avr);
 		if (state == cpu_Done || state == cpu_Crashed) break;
+		while (next_button < n_button && avr->cycle >= button_at[next_button]) {
+			button_level = !button_level;
+			avr_raise_irq(button_pin, (uint32_t)button_level);
+			next_button++;
+		}
 		if (avr->cycle < next_io) continue;
 		next_io += io_every;
 		flush_out();
@@ -344,10 +381,10 @@ int main(int argc, char **argv) {
 	double sim = (double)avr->cycle / 16e6;
 	if (!chains) for (int c = 0; c < 3; c++) conv_min[c] = 0;
 	fprintf(out,
-	        "done sim_s=%.3f wall_s=%.3f speed=%.3f samples=%zu raw_conversions=%llu fsr_conversions=%llu "
+	        "done sim_s=%.3f wall_s=%.3f speed=%.3f samples=%zu button_edges=%zu raw_conversions=%llu fsr_conversions=%llu "
 	        "chains=%llu conv_min=%u,%u,%u conv_max=%u,%u,%u chain_us_max=%.1f chain_us_mean=%.1f bytes=%llu "
 	        "state=%d\n",
-	        sim, wall, sim / wall, rows_used, raw_conversions, fsr_conversions, chains, conv_min[0], conv_min[1],
+	        sim, wall, sim / wall, rows_used, next_button, raw_conversions, fsr_conversions, chains, conv_min[0], conv_min[1],
 	        conv_min[2], conv_max[0], conv_max[1], conv_max[2], chain_max / 16.0,
 	        chains ? (double)chain_sum / chains / 16.0 : 0.0, bytes_out, state);
 	fflush(out);

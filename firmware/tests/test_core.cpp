@@ -4,7 +4,8 @@
 // rebuilt from the fields parsed out of the vector's body with the core's
 // builders and must match byte for byte, and COBS must give the wire bytes;
 // command vectors must pass the decoder, and every single-bit corruption of
-// them must be rejected. Garbage and split streams exercise resync.
+// them must be rejected. Garbage and split streams exercise resync. The mark
+// button's debouncer is played bounce trains, glitches, taps and holds.
 //
 //   make -C firmware host-test     (builds with -fsanitize=address,undefined)
 
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "../twitch_sensor/debounce.h"
 #include "../twitch_sensor/sample_ring.h"
 #include "../twitch_sensor/test_signal.h"
 #include "../twitch_sensor/twitch_protocol.h"
@@ -120,6 +122,13 @@ static Bytes rebuild(const Bytes& body) {
     case FRAME_ACK: {
       uint8_t op = r.u8(), code = r.u8();
       n = build_ack(w, seq, op, code);
+      break;
+    }
+    case FRAME_MARK: {
+      uint32_t index = r.u32(), us = r.u32();
+      uint8_t button = r.u8();
+      uint16_t count = r.u16();
+      n = build_mark(w, seq, index, us, button, count);
       break;
     }
     case FRAME_COMMAND: {
@@ -374,6 +383,96 @@ static void test_ring() {
   CHECK(ring.overflows() == dropped, "clear keeps the overflow count");
 }
 
+// ---------------------------------------------------------------- the button
+
+// A pin's level over time: edges at the given µs (the level starts released
+// and flips at each), polled every `poll_us` from `from_us` for `for_us`, as
+// loop() would; the sample clock ticks at 1 kHz from `from_us`.
+struct Press {
+  uint32_t us, index;  // the press's stamp: its first edge
+  uint16_t count;
+  uint32_t at;  // when update() said so
+};
+
+static std::vector<Press> play(Debouncer& d, const std::vector<uint32_t>& edges, uint32_t from_us, uint32_t for_us,
+                               uint32_t poll_us = 250) {
+  std::vector<Press> out;
+  for (uint32_t t = 0; t <= for_us; t += poll_us) {
+    uint32_t now = from_us + t;  // wraps past 2^32 on purpose in one test
+    bool pressed = false;
+    for (uint32_t e : edges) {
+      if (static_cast<uint32_t>(now - from_us) >= static_cast<uint32_t>(e - from_us)) pressed = !pressed;
+    }
+    uint32_t last_index = static_cast<uint32_t>(now - from_us) / 1000u;
+    if (d.update(pressed, now, last_index)) out.push_back(Press{d.press_us(), d.press_index(), d.presses(), now});
+  }
+  return out;
+}
+
+static void test_debounce() {
+  CHECK(DEBOUNCE_US == 20000, "the documented 20 ms");
+  {  // A clean press held 150 ms: one press, at its edge, recognised 20 ms later.
+    Debouncer d;
+    std::vector<Press> got = play(d, {100000, 250000}, 0, 400000);
+    CHECK(got.size() == 1 && got[0].us == 100000 && got[0].index == 100 && got[0].count == 1 && got[0].at == 120000,
+          "clean press: %zu", got.size());
+    CHECK(!d.pressed(), "released after the release");
+  }
+  {  // Bounce trains shorter than the debounce, on press and release: one press, at the first edge.
+    Debouncer d;
+    std::vector<uint32_t> edges = {100000, 100500, 101250, 102000, 103000};  // settles pressed at 103 ms
+    for (uint32_t e : {300000u, 300750u, 301500u, 303000u, 306000u}) edges.push_back(e);  // release, bouncing
+    std::vector<Press> got = play(d, edges, 0, 500000);
+    CHECK(got.size() == 1 && got[0].us == 100000 && got[0].index == 100 && got[0].at == 123000,
+          "bouncing press: %zu presses", got.size());
+    // Bounce ending 19.75 ms apart is still one train; the press is the train's first edge.
+    Debouncer d2;
+    std::vector<Press> got2 = play(d2, {100000, 100500, 120250, 200000}, 0, 300000);
+    CHECK(got2.size() == 1 && got2[0].us == 100000, "edges 19.75 ms apart are one train");
+  }
+  {  // Glitches shorter than the debounce (a spark, a knock) are no press.
+    Debouncer d;
+    std::vector<Press> got = play(d, {100000, 100250, 200000, 219750, 400000, 401000, 402000, 403000}, 0, 600000);
+    CHECK(got.empty() && !d.pressed(), "glitches gave %zu presses", got.size());
+  }
+  {  // Two presses 100 ms apart (50 ms down, 50 ms up): two, numbered 1 and 2.
+    Debouncer d;
+    std::vector<Press> got = play(d, {100000, 150000, 200000, 250000}, 0, 400000);
+    CHECK(got.size() == 2 && got[0].us == 100000 && got[1].us == 200000 && got[0].count == 1 && got[1].count == 2,
+          "two presses: %zu", got.size());
+    CHECK(got.size() == 2 && got[1].index == 200, "second press's sample");
+  }
+  {  // A button held for a minute is one press.
+    Debouncer d;
+    std::vector<Press> got = play(d, {50000}, 0, 60000000, 1000);
+    CHECK(got.size() == 1 && d.pressed(), "held: %zu presses", got.size());
+  }
+  {  // A slow loop (a 5 ms pass) still sees a press once, stamped at the pass that first saw it.
+    Debouncer d;
+    std::vector<Press> got = play(d, {100000, 100400, 101000, 180000}, 0, 300000, 5000);
+    CHECK(got.size() == 1 && got[0].us == 100000, "slow loop: %zu", got.size());
+  }
+  {  // micros() wraps during a press: still one press, at its edge.
+    Debouncer d;
+    const uint32_t from = 0xFFFFFFFFu - 110000u;
+    std::vector<Press> got = play(d, {from + 100000, from + 100500, from + 101000, from + 200000}, from, 300000);
+    CHECK(got.size() == 1 && got[0].us == from + 100000, "across the wrap: %zu", got.size());
+  }
+  {  // The counter wraps at 65536 presses.
+    Debouncer d;
+    uint32_t now = 0;
+    uint16_t last = 0;
+    for (uint32_t k = 0; k < 65537u; ++k) {
+      d.update(true, now, 0);
+      d.update(true, now += 20000, 0);
+      last = d.presses();
+      d.update(false, now += 1000, 0);
+      d.update(false, now += 20000, 0);
+    }
+    CHECK(last == 1, "the 65537th press is numbered 1, got %u", last);
+  }
+}
+
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "../docs/protocol_vectors.tsv";
   std::vector<Vector> vectors = load_vectors(path);
@@ -386,6 +485,7 @@ int main(int argc, char** argv) {
   test_streams(vectors);
   test_signal_pattern();
   test_ring();
+  test_debounce();
   std::printf("%d checks, %d failures, %zu vectors\n", checks, failures, vectors.size());
   return failures ? 1 : 0;
 }

@@ -2,7 +2,8 @@
 // ADC interrupt walks the channels, USB serial at 500000 baud.
 //
 // Pins: A0 = MyoWare RAW, A1 = MyoWare ENV (optional: floats if unwired),
-// A2 = FSR divider (FSR from 5V to A2, 10 kOhm from A2 to GND).
+// A2 = FSR divider (FSR from 5V to A2, 10 kOhm from A2 to GND), D2 = the
+// optional mark button (to GND, internal pull-up: pressed reads low).
 // Uses Timer1, so PWM on pins 9 and 10 and the Servo library are unavailable.
 //
 // Timing: ADC clock 250 kHz, 52 us a conversion, 55 us with its interrupt
@@ -216,8 +217,28 @@ inline void sampling_start(uint32_t rate, uint32_t first_index) {
   SREG = sreg;
 }
 
+// The mark button: D2 (PD2), free on an Uno and a Nano (D0/D1 are the
+// serial link, A0-A2 the sensors, A3-A5 the id's noise, Timer1 takes the PWM
+// of D9/D10). Input with the internal pull-up (20-50 kOhm), the button to
+// GND, so pressed reads low and an unwired pin reads released.
+inline bool board_button_pressed() { return !(PIND & _BV(PIND2)); }
+
+// For a MARK: the last sample taken (its Timer1 ISR has run, so it was
+// stamped no later than now) and micros(), read together with interrupts off
+// so that no sample falls between them. Before the first sample of a run, the
+// index is the one before it (0xFFFFFFFF after a reset).
+inline void board_sample_clock(uint32_t& last_index, uint32_t& now_us) {
+  uint8_t sreg = SREG;
+  cli();
+  last_index = avr_next_index - 1;
+  now_us = micros();
+  SREG = sreg;
+}
+
 inline void board_begin() {
   Serial.begin(LINK_BAUD);
+  DDRD &= static_cast<uint8_t>(~_BV(DDD2));  // the mark button: input,
+  PORTD |= _BV(PORTD2);                      // pulled up
   DIDR0 = _BV(ADC0D) | _BV(ADC1D) | _BV(ADC2D);  // analog pins: no digital input buffer
   // ADC clock 16 MHz / 64 = 250 kHz (timing: top of this file), close to
   // the ADC's full-resolution range (<= 200 kHz; 250 kHz costs well under 1 LSB).

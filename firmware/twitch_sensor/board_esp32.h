@@ -5,6 +5,7 @@
 // Pins (ADC1 only: ADC2 is unusable while the radio runs):
 //   GPIO36 (VP, ADC1_CH0) = MyoWare RAW, GPIO39 (VN, ADC1_CH3) = ENV,
 //   GPIO34 (ADC1_CH6) = FSR divider (FSR from 3V3 to GPIO34, 10 kOhm to GND).
+// GPIO27 = the optional mark button (to GND, internal pull-up: pressed reads low).
 // Links: USB serial at 921600 baud, and BLE Nordic UART service (the same
 // byte stream, in notifications of up to MTU - 3 bytes), advertised under
 // the device id. Both carry every frame; commands are taken from either.
@@ -33,6 +34,10 @@ const uint32_t DEFAULT_RATE_HZ = 2000;
 const uint32_t LINK_BAUD = 921600;
 const adc1_channel_t ADC_CHANNELS[3] = {ADC1_CHANNEL_0, ADC1_CHANNEL_3, ADC1_CHANNEL_6};
 const uint32_t MIN_RATE_HZ = 250, MAX_RATE_HZ = 4000;
+// The mark button: GPIO27 has an internal pull-up (GPIO34-39 have none), is
+// no strapping pin (0, 2, 5, 12, 15 are) and no ADC1 pin the sensors might
+// want; as a digital input it is free while the radio runs.
+const uint8_t BUTTON_PIN = 27;
 
 inline bool board_rate_ok(uint32_t rate) {
   // esp_timer periods are whole microseconds: only exact rates, so no drift.
@@ -69,6 +74,16 @@ inline void sampling_start(uint32_t rate, uint32_t first_index) {
 }
 
 inline uint32_t board_micros() { return static_cast<uint32_t>(esp_timer_get_time()); }
+
+inline bool board_button_pressed() { return digitalRead(BUTTON_PIN) == LOW; }
+
+// For a MARK: the last sample taken and the clock now. The index is read
+// first: a sample being taken right then may be stamped a few microseconds
+// after `now_us`, never more.
+inline void board_sample_clock(uint32_t& last_index, uint32_t& now_us) {
+  last_index = esp_next_index - 1;
+  now_us = board_micros();
+}
 
 // The eFuse MAC is unique and fixed: its device-specific 24 bits are the id.
 inline void board_device_id(char out[10]) {
@@ -121,6 +136,7 @@ inline void esp_ble_begin(const char* name) {
 
 inline void board_begin() {
   Serial.begin(LINK_BAUD);
+  pinMode(BUTTON_PIN, INPUT_PULLUP);
   adc1_config_width(ADC_WIDTH_BIT_12);
   for (uint8_t c = 0; c < 3; ++c) adc1_config_channel_atten(ADC_CHANNELS[c], ADC_ATTEN_DB_11);
   esp_adc_cal_characterize(ADC_UNIT_1, ADC_ATTEN_DB_11, ADC_WIDTH_BIT_12, 1100, &esp_cal);

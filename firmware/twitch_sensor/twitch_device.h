@@ -1,10 +1,12 @@
-// The device's behaviour, common to every board: framing, commands, STATUS.
+// The device's behaviour, common to every board: framing, commands, STATUS,
+// and the mark button.
 // Kept out of twitch_sensor.ino so that the Arduino IDE's prototype
 // generator never touches it (it mangles functions in namespaces).
 #ifndef TWITCH_DEVICE_H
 #define TWITCH_DEVICE_H
 
 #include "twitch_protocol.h"
+#include "debounce.h"
 #include "sample_ring.h"
 #include "test_signal.h"
 
@@ -55,6 +57,13 @@ uint32_t next_send_index;  // sample_index of the first sample not yet sent
 uint32_t last_status_us;
 
 twitch::CommandDecoder decoder;
+// The mark button (docs/protocol.md, MARK; pin and wiring: the board's file
+// and hardware/README.md). Polled from loop(), never from the sampling ISR:
+// a press needs no better than the loop's pass (well under a millisecond
+// while it idles, a few when it catches up on frames), and the ISRs' budget
+// has no room for it.
+const uint8_t BUTTON_ID = 1;
+twitch::Debouncer button;
 // Body and wire buffers sized for the largest frame we send (a DATA of 10
 // samples x 3 channels is 76 bytes, HELLO about 60).
 uint8_t body_buf[96];
@@ -123,6 +132,18 @@ bool send_data() {
   return true;
 }
 
+// Reads the button; once a press has held for DEBOUNCE_US, sends its MARK,
+// stamped with the press's first edge: the device time, and the last sample
+// taken by then (board_sample_clock()). An unwired pin reads released (its
+// pull-up), so a board without a button never sends a MARK.
+void poll_button() {
+  uint32_t last_index, now_us;
+  board_sample_clock(last_index, now_us);
+  if (button.update(board_button_pressed(), now_us, last_index)) {
+    send_body(twitch::build_mark(writer, seq, button.press_index(), button.press_us(), BUTTON_ID, button.presses()));
+  }
+}
+
 // (Re)starts the sampling timer at rate_hz, numbering samples from `first`.
 void restart_sampling(uint32_t first) {
   sampling_stop();
@@ -184,6 +205,7 @@ inline void setup() {
 }
 
 inline void loop() {
+  poll_button();
   int byte;
   while ((byte = link_read()) >= 0) {
     if (decoder.feed(static_cast<uint8_t>(byte)) == twitch::CommandDecoder::COMMAND) handle_command();

@@ -24,6 +24,7 @@ enum FrameType {
   FRAME_STATUS = 0x03,
   FRAME_PONG = 0x04,
   FRAME_ACK = 0x05,
+  FRAME_MARK = 0x06,
   FRAME_COMMAND = 0x10,
 };
 
@@ -244,6 +245,19 @@ inline uint16_t build_ack(FrameWriter& w, uint16_t seq, uint8_t opcode, uint8_t 
   w.begin(FRAME_ACK, seq);
   w.u8(opcode);
   w.u8(code);
+  return w.finish();
+}
+
+// MARK: the button `button` was pressed (the `count`-th press since boot) at
+// device time `device_us`, during sample `sample_index` (the last sample taken
+// at or before the press).
+inline uint16_t build_mark(FrameWriter& w, uint16_t seq, uint32_t sample_index, uint32_t device_us,
+                           uint8_t button, uint16_t count) {
+  w.begin(FRAME_MARK, seq);
+  w.u32(sample_index);
+  w.u32(device_us);
+  w.u8(button);
+  w.u16(count);
   return w.finish();
 }
 

@@ -14,6 +14,7 @@ from twitchd.protocol.frames import (
     Frame,
     FrameType,
     Hello,
+    Mark,
     Opcode,
     Pong,
     Status,
@@ -23,6 +24,6 @@ from twitchd.protocol.frames import (
 
 __all__ = [
     "Ack", "AckCode", "ChannelInfo", "Command", "Data", "DecoderStats", "Frame",
-    "FrameType", "Hello", "Opcode", "Pong", "SequenceGap", "Status", "StreamDecoder",
+    "FrameType", "Hello", "Mark", "Opcode", "Pong", "SequenceGap", "Status", "StreamDecoder",
     "encode_frame", "parse_frame",
 ]

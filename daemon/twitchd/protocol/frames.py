@@ -23,6 +23,7 @@ _DATA_HEAD = struct.Struct("<IIBB")
 _STATUS = struct.Struct("<IBI")
 _PONG = struct.Struct("<QI")
 _ACK = struct.Struct("<BB")
+_MARK = struct.Struct("<IIBH")
 _HELLO_NUMBERS = struct.Struct("<BBBIB")
 
 
@@ -32,6 +33,7 @@ class FrameType(enum.IntEnum):
     STATUS = 0x03
     PONG = 0x04
     ACK = 0x05
+    MARK = 0x06
     COMMAND = 0x10
 
 
@@ -125,6 +127,24 @@ class Ack:
 
 
 @dataclass(frozen=True, slots=True)
+class Mark:
+    """The board's button was pressed: when, on the board's own clocks.
+
+    ``sample_index`` is the last sample taken at or before the press, on the
+    same counter as DATA's (so the press lands on the sample axis exactly);
+    ``device_time_us`` the board's µs clock at the press, as DATA's ``t0_us``.
+    ``count`` numbers the presses since the board booted (the first is 1,
+    wrapping at 65536), so a lost MARK shows as a skipped count.
+    """
+
+    seq: int
+    sample_index: int
+    device_time_us: int
+    button: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """Host to device; ``arg`` is the opcode's little-endian argument, if any."""
 
@@ -133,7 +153,7 @@ class Command:
     arg: bytes = b""
 
 
-Frame = Hello | Data | Status | Pong | Ack | Command
+Frame = Hello | Data | Status | Pong | Ack | Mark | Command
 
 #: Argument length each opcode must carry (checked on both sides).
 OPCODE_ARG_LEN: dict[int, int] = {
@@ -170,6 +190,9 @@ def _payload(frame: Frame) -> tuple[FrameType, bytes]:
         return FrameType.PONG, _PONG.pack(frame.token, frame.device_us & 0xFFFFFFFF)
     if isinstance(frame, Ack):
         return FrameType.ACK, _ACK.pack(frame.opcode, frame.code)
+    if isinstance(frame, Mark):
+        return FrameType.MARK, _MARK.pack(frame.sample_index & 0xFFFFFFFF, frame.device_time_us & 0xFFFFFFFF,
+                                          frame.button, frame.count & 0xFFFF)
     if isinstance(frame, Command):
         return FrameType.COMMAND, bytes([frame.opcode]) + frame.arg
     raise ProtocolError(f"not a frame: {frame!r}")
@@ -254,6 +277,10 @@ def parse_frame(body: bytes) -> Frame:
             return Ack(seq, opcode, AckCode(code))
         except ValueError as exc:
             raise ProtocolError(f"unknown ACK code {code}") from exc
+    if kind == FrameType.MARK:
+        sample_index, device_us, button, count = _MARK.unpack(r.take(_MARK.size))
+        r.end()
+        return Mark(seq, sample_index, device_us, button, count)
     if kind == FrameType.COMMAND:
         opcode = r.take(1)[0]
         return Command(seq, opcode, body[r.at:])

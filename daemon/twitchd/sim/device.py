@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twitchd.protocol import (
-    Ack, AckCode, ChannelInfo, Command, Data, Hello, Opcode, Pong, Status, StreamDecoder,
+    Ack, AckCode, ChannelInfo, Command, Data, Hello, Mark, Opcode, Pong, Status, StreamDecoder,
     encode_frame,
 )
 from twitchd.protocol.frames import OPCODE_ARG_LEN, Frame
@@ -74,6 +74,7 @@ class SimulatedDevice:
         self._pending: list[npt.NDArray[np.uint16]] = []
         self._out = bytearray()
         self._commands = StreamDecoder()
+        self._presses = 0  # of the button, since power-on
         self._send(self._hello())
 
     @property
@@ -145,6 +146,21 @@ class SimulatedDevice:
 
     def _status(self) -> Status:
         return Status(self._seq, self.overflows, self.streaming, self.test_signal, self.rate_hz)
+
+    def press_button(self, button: int = 1) -> None:
+        """The board's button is pressed now: its MARK goes out with the next ``advance``.
+
+        As the firmware stamps a press (docs/protocol.md, MARK): the device
+        clock now, and the last sample stamped at or before now. (Here a
+        sample is stamped at the start of its period and made at its end, so
+        that is the one whose period is under way: the next one to be made.)
+        The firmware sends a MARK once the press has held for its 20 ms
+        debounce; the simulated button does not bounce, so it goes at once.
+        """
+        waiting = sum(len(p) for p in self._pending)
+        sample_index = (self._sample_index + waiting) & 0xFFFFFFFF
+        self._presses = (self._presses + 1) & 0xFFFF
+        self._send(Mark(self._seq, sample_index, self._device_us(), button, self._presses))
 
     def advance(self, seconds: float) -> bytes:
         """Let ``seconds`` of host time pass; returns the bytes sent meanwhile."""

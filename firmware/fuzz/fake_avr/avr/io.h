@@ -32,6 +32,7 @@ struct FakeAdcsra {
 
 static FakeAdcsra ADCSRA;
 static volatile uint8_t TCNT0, TCCR1A, TCCR1B, TIFR1, TIMSK1;
+static volatile uint8_t DDRD, PORTD, PIND;  // the mark button on PD2
 static volatile uint16_t TCNT1, OCR1A;
 
 // ADMUX
@@ -50,6 +51,10 @@ static volatile uint16_t TCNT1, OCR1A;
 // TCCR1B
 #define WGM12 3
 #define CS11 1
+// DDRD, PORTD, PIND
+#define DDD2 2
+#define PORTD2 2
+#define PIND2 2
 // TIFR1, TIMSK1
 #define OCF1A 1
 #define OCIE1A 1
