@@ -110,6 +110,12 @@ class Hub:
         for sub in self._subscribers:
             sub.offer_display(msg)
 
+    def publish_record(self, msg: Message) -> None:
+        """A message every viewer must get, like an event (a practitioner's mark, a site change):
+        never dropped for a slow viewer, who is disconnected instead and catches up."""
+        for sub in self._subscribers:
+            sub.offer_event(msg)
+
     @property
     def last_event_id(self) -> int:
         return self._next_id - 1

@@ -55,14 +55,14 @@ class MarkDesk:
 
     def set_site(self, site: Site) -> float | None:
         t_s = self.recorder.set_site(site)
-        self.hub.publish_display({"kind": "site", "site": site.to_json(), "session_id":
+        self.hub.publish_record({"kind": "site", "site": site.to_json(), "session_id":
                                   self.recorder.session_id if t_s is not None else None,
                                   "t_s": None if t_s is None else round(t_s, 4)})
         return t_s
 
     def _announce(self, mark: Mark) -> None:
         body = mark.to_json()
-        self.hub.publish_display(body)
+        self.hub.publish_record(body)
         lsl = self._lsl()
         if lsl is not None:
             for name, t_s in mark.at.items():
