@@ -145,9 +145,11 @@ class Daemon:
         self.lsl: LslOutlets | None = None
         # Marks and the current site: to the recording, the dashboards and LSL;
         # a sink too, for the board's button.
-        self.marks = MarkDesk(self.recorder, self.hub, lambda: self.lsl)
-        self.sinks = Sinks(self.recorder, self.marks)
+        self.recorder.detector_params = self.params.as_dict()
         self.calibrations = CalibrationBook(data_dir)
+        self.marks = MarkDesk(self.recorder, self.hub, lambda: self.lsl, self._force_device, self.calibrations,
+                              self._read_ppt)
+        self.sinks = Sinks(self.recorder, self.marks)
         for spec in settings.sources:
             self._make_pipeline(spec)
 
@@ -161,6 +163,20 @@ class Daemon:
         pipeline.sink = self.sinks
         self.pipelines.append(pipeline)
         return pipeline
+
+    def _force_device(self) -> tuple[str, str] | None:
+        """The first streaming device with a force sensor: the one a PPT is read from."""
+        for p in self.pipelines:
+            if p.info.device_id and any(c in ("fsr", "force") for c in p.info.channels):
+                return p.name, p.info.device_id
+        return None
+
+    def _read_ppt(self, session_id: int, t_s: float) -> dict[str, Any] | None:
+        from twitchd.store.clinical import ppt_reading_at
+        from twitchd.store.sessions import SessionStore
+
+        with SessionStore(self.data_dir) as store:
+            return ppt_reading_at(store, session_id, t_s)
 
     def pipeline(self, device: str) -> DevicePipeline | None:
         return next((p for p in self.pipelines if p.name == device), None)
@@ -213,6 +229,7 @@ class Daemon:
         self.params = params
         for p in self.pipelines:
             p.set_params(params)
+        self.recorder.set_detector_params(params.as_dict())
 
     async def start(self) -> None:
         self._running = True

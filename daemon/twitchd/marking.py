@@ -1,4 +1,4 @@
-"""Where a mark and a site change go: the session store, the live view, and LSL.
+"""Where a mark, a site change and a patient's pain press go: the store, the live view, and LSL.
 
 Marks come from the dashboard (a key, a foot pedal, the screen), from other
 programs (the API) and from the board's push button (through the pipeline,
@@ -6,16 +6,25 @@ timed by the board's sample clock). Each goes to the recording (if one is
 running), to every dashboard at once, and to every device's LSL Markers
 stream, so a lab's LabRecorder file has the practitioner's marks beside the
 detector's flags.
+
+During a pressure pain threshold series (twitchd.ppt) the patient's press
+(the pain key, or the board's button) ends a trial instead of marking an LTR.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from twitchd.errors import ReviewError, StoreError
 from twitchd.hub import Hub
 from twitchd.marks import Mark, Site
+from twitchd.ppt import TRIALS_PER_SITE
+from twitchd.store.calibrations import CalibrationBook
 from twitchd.store.recorder import Recorder
 
 if TYPE_CHECKING:
@@ -23,14 +32,119 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: A force calibration older than this is "not current": an FSR's response drifts with wear,
+#: temperature and how it is mounted (Interlink's integration guide asks for calibration in the
+#: final mounting), so a clinic that measures thresholds recalibrates monthly. PPT still runs,
+#: and every trial and the report say so.
+CALIBRATION_MAX_AGE_DAYS = 30
+#: How long after the press the threshold is read: the recorder commits every 0.1 s.
+READ_AFTER_S = 0.35
+
+#: (pipeline name, device id) of the device a PPT is read from.
+ForceDevice = tuple[str, str]
+
+
+@dataclass
+class PptSeries:
+    """Trials at one site, one press each: three by default."""
+
+    number: int
+    site: Site
+    device: str
+    calibration: str
+    trials: int = TRIALS_PER_SITE
+    done: int = 0
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"series": self.number, "site": self.site.to_json(), "device": self.device, "trials": self.trials,
+                "done": self.done, "calibration": self.calibration}
+
+
+def calibration_state(book: CalibrationBook, device_id: str, now: dt.datetime | None = None) -> tuple[bool, str]:
+    """(usable, what to say): no calibration is unusable; an old one is usable and says so."""
+    cal = book.get(device_id)
+    if cal is None:
+        return False, (f"PPT needs the force sensor of {device_id} calibrated with known weights "
+                       "(twitchd calibrate; hardware/README.md): the datasheet curve can be tens of percent off")
+    made = dt.datetime.fromisoformat(cal.created_at)
+    age = ((now or dt.datetime.now(dt.timezone.utc)) - made).days
+    if age > CALIBRATION_MAX_AGE_DAYS:
+        return True, (f"not current: {cal.note}, {age} days ago (recalibrate every {CALIBRATION_MAX_AGE_DAYS} days)")
+    return True, f"current: {cal.note}"
+
 
 class MarkDesk:
     """Takes marks and site changes; a pipeline sink for the board's button (``on_button``)."""
 
-    def __init__(self, recorder: Recorder, hub: Hub, lsl: Callable[[], LslOutlets | None]) -> None:
+    def __init__(self, recorder: Recorder, hub: Hub, lsl: Callable[[], LslOutlets | None],
+                 force_device: Callable[[], ForceDevice | None] = lambda: None,
+                 calibrations: CalibrationBook | None = None,
+                 read_trial: Callable[[int, float], dict[str, Any] | None] | None = None) -> None:
         self.recorder = recorder
         self.hub = hub
         self._lsl = lsl
+        self._force_device = force_device
+        self._calibrations = calibrations
+        self._read_trial = read_trial
+        self.ppt: PptSeries | None = None
+        self._series = 0
+        self._session: int | None = None
+
+    # -- pressure pain threshold ------------------------------------------------
+    def start_ppt(self, trials: int = TRIALS_PER_SITE) -> PptSeries:
+        """A series of ``trials`` at the current site (ReviewError or StoreError saying what is missing)."""
+        if not self.recorder.recording:
+            raise StoreError("not recording: start a recording before measuring a pressure pain threshold")
+        if self.recorder.site.empty:
+            raise ReviewError("choose the site first: a pressure pain threshold belongs to a site")
+        device = self._force_device()
+        if device is None:
+            raise ReviewError("no connected device has a force sensor")
+        usable, said = calibration_state(self._calibrations, device[1]) if self._calibrations else (False, "")
+        if not usable:
+            raise ReviewError(said or "PPT needs a calibrated force sensor")
+        if self._session != self.recorder.session_id:
+            self._session, self._series = self.recorder.session_id, 0
+        self._series += 1
+        self.ppt = PptSeries(self._series, self.recorder.site, device[0], said, trials)
+        self.hub.publish_record({"kind": "ppt", "state": "started", **self.ppt.to_json()})
+        return self.ppt
+
+    def stop_ppt(self) -> PptSeries | None:
+        series, self.ppt = self.ppt, None
+        if series is not None:
+            self.hub.publish_record({"kind": "ppt", "state": "stopped", **series.to_json()})
+        return series
+
+    def pain(self, source: str, t_s: float | None = None, device_time_us: int | None = None) -> dict[str, Any]:
+        """The patient's press of the running series: the trial, its threshold read a moment later."""
+        series = self.ppt
+        if series is None:
+            raise ReviewError("no PPT series is running: start one at the current site first")
+        t = self.recorder.ppt_trial(series.number, source, t_s, series.device, device_time_us, series.calibration)
+        series.done += 1
+        trial = {"series": series.number, "trial": series.done, "of": series.trials, "t_s": round(t, 4),
+                 "source": source, "site": series.site.to_json()}
+        if series.done >= series.trials:
+            self.ppt = None
+        self.hub.publish_record({"kind": "ppt", "state": "trial", **trial,
+                                 "done": series.done, "trials": series.trials})
+        return trial
+
+    async def read_later(self, trial: dict[str, Any]) -> dict[str, Any]:
+        """The trial with its threshold and ramp, once the samples around it are committed."""
+        await asyncio.sleep(READ_AFTER_S)
+        if self._read_trial is None:
+            return trial
+        try:
+            reading = await asyncio.to_thread(self._read_trial, int(self._session or 0), float(trial["t_s"]))
+        except Exception:
+            log.exception("could not read PPT trial at %s s", trial["t_s"])
+            reading = None
+        result = {**trial, **(reading or {})}
+        self.hub.publish_record({"kind": "ppt", "state": "result", **result})
+        return result
 
     def mark(self, kind: str, text: str = "", source: str = "screen") -> Mark:
         """A mark now (StoreError when not recording, ConfigError if malformed)."""
@@ -39,12 +153,20 @@ class MarkDesk:
         return mark
 
     def on_button(self, name: str, t_s: float, device_time_us: int, button: int = 1, count: int = 0) -> None:
-        """The board's button, from the data path: must not raise or wait."""
+        """The board's button, from the data path: must not raise or wait.
+
+        In a PPT series it is the patient's pain press; otherwise a felt-LTR mark.
+        """
         try:
+            session_t = self.recorder.session_time(name, t_s)
+            if self.ppt is not None and session_t is not None:
+                trial = self.pain("board", session_t, device_time_us)
+                asyncio.get_running_loop().create_task(self.read_later(trial))
+                return
             mark = self.recorder.board_mark(name, t_s, device_time_us)
             self._announce(mark)
         except Exception:  # a mark must never take acquisition down
-            log.exception("%s: could not take the board's mark", name)
+            log.exception("%s: could not take the board's press", name)
 
     # A sink sees every frame and event; the desk wants only the button.
     def on_data(self, *args: object) -> None:

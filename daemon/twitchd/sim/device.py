@@ -179,6 +179,7 @@ class SimulatedDevice:
     def _sample(self, n: int) -> None:
         waiting = sum(len(p) for p in self._pending)
         first = self._made - waiting  # the first waiting sample's number since the rate was set
+        index_of_first = self._sample_index
         counts = self.session.read(n)
         if self.test_signal:
             counts = pattern_samples(self._sample_index + waiting, n, self.rate_hz, self.config.channel_bits)
@@ -193,3 +194,13 @@ class SimulatedDevice:
             self._send(Data(self._seq, self._sample_index, t0, block[start:start + spf]))
             self._sample_index += spf
         self._pending = [block[whole:]] if whole < len(block) else []
+        # The simulated patient's presses of the button (a PPT scene) that fell in these samples.
+        presses = self.session.button_presses
+        while presses and presses[0] < self._made + n:
+            k = presses.pop(0)
+            if k < self._made:
+                continue  # made before a restart of the stream
+            index = (index_of_first + (k - first)) & 0xFFFFFFFF
+            taken_us = (self._clock_start_us + self._made_from_us + round(k * period_us)) & 0xFFFFFFFF
+            self._presses = (self._presses + 1) & 0xFFFF
+            self._send(Mark(self._seq, index, taken_us, 1, self._presses))

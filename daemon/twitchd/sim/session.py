@@ -71,6 +71,13 @@ class SimConfig:
     #: repeat is smaller (habituation); a long series shows whether the detector
     #: still sees the last, small ones after the first, large one.
     ltrs_per_press: tuple[int, int] = (2, 4)
+    #: Above 0: a pressure pain threshold series instead of LTR scenes. The thumb
+    #: ramps at about 1 kg/s (twitchd.ppt), and the patient, whose threshold is
+    #: near this many newtons (each trial drawn within about ±6 %), presses the
+    #: board's button when it is reached; the thumb then lifts.
+    ppt_n: float = 0.0
+    #: The practitioner's ramp in a PPT scene (N/s): the standard 1 kg/s by default.
+    ppt_rate_n_per_s: float = 9.81
 
     @property
     def full_scale(self) -> int:
@@ -280,12 +287,17 @@ class SessionSimulator:
                         sensors.one_pole_coeff(sensors.MYOWARE_LP_HZ, rate),
                         sensors.one_pole_coeff(sensors.MYOWARE_ENV_LP_HZ, rate))
         low = cfg.snr == "low"
+        #: Session sample numbers at which the simulated patient presses the board's button.
+        self.button_presses: list[int] = []
         self._noise_v = 6e-6 if low else 2.5e-6
         self._hum_v = 25e-6 if low else 5e-6
 
     def _scene(self) -> None:
         if self.config.rig_weights_n:
             self._rig_scene()
+            return
+        if self.config.ppt_n > 0:
+            self._ppt_scene()
             return
         first = self._made_s == 0.0
         comp = _Composer(self.config, self.rng, self._made_s, 60.0)
@@ -314,6 +326,29 @@ class SessionSimulator:
             creep = w * 0.01 * np.log10(1 + t / 0.1)
             parts += [ramp, w + wobble + creep, np.linspace(w, 0.0, int(0.3 * rate)), np.zeros(int(2.5 * rate))]
         force = np.concatenate(parts)
+        self._emg = np.concatenate([self._emg[self._pos:], np.zeros(len(force))])
+        self._force = np.concatenate([self._force[self._pos:], force])
+        self._pos = 0
+        self._made_s += len(force) / rate
+
+    def _ppt_scene(self) -> None:
+        """One PPT trial: rest, a steady ramp to the patient's threshold, the button, the thumb lifts.
+
+        The force carries a thumb's tremor; the EMG stays quiet (a relaxed patient).
+        """
+        cfg, rate = self.config, self.config.rate_hz
+        rest_s = 3.0 if self._made_s == 0.0 else self.rng.uniform(4.0, 6.0)
+        threshold = cfg.ppt_n * float(np.clip(1.0 + self.rng.normal(0.0, 0.06), 0.85, 1.15))
+        slope = cfg.ppt_rate_n_per_s * self.rng.uniform(0.95, 1.05)
+        ramp = np.arange(int(threshold / slope * rate)) / rate * slope
+        t = np.arange(len(ramp)) / rate
+        ramp = ramp + 0.1 * np.sin(2 * np.pi * 9.0 * t + self.rng.uniform(0, 6.3)) * np.minimum(1.0, ramp / 2.0)
+        lift = np.linspace(ramp[-1] if len(ramp) else 0.0, 0.0, int(0.5 * rate))
+        start = len(self._emg) - self._pos + self._index + int(rest_s * rate)
+        self.button_presses.append(start + len(ramp))
+        self.truth.append(TruthEvent("ppt", self._made_s + rest_s, self._made_s + rest_s + len(ramp) / rate,
+                                     float(threshold), {"rate_n_per_s": slope}))
+        force = np.concatenate([np.zeros(int(rest_s * rate)), ramp, lift])
         self._emg = np.concatenate([self._emg[self._pos:], np.zeros(len(force))])
         self._force = np.concatenate([self._force[self._pos:], force])
         self._pos = 0

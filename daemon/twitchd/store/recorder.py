@@ -112,6 +112,8 @@ class Recorder:
         # new session starts on the site already chosen.
         self.site: Site = NO_SITE
         self.marks = 0
+        #: The detector's settings, kept by the daemon; each session stores them and every change.
+        self.detector_params: dict[str, float] = {}
 
     # -- control (from a worker thread or the CLI; these may wait) ---------
     def start(self, meta: SessionMeta) -> int:
@@ -122,10 +124,10 @@ class Recorder:
             try:
                 db = connect(self.data_dir)
                 cur = db.execute(
-                    "INSERT INTO sessions (started_at, patient, muscle, side, technique, practitioner, notes, app_version)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO sessions (started_at, patient, muscle, side, technique, practitioner, notes, app_version,"
+                    " detector_params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (_now_iso(), meta.patient, meta.muscle, meta.side, meta.technique, meta.practitioner,
-                     meta.notes, __version__))
+                     meta.notes, __version__, json.dumps([[0.0, self.detector_params]])))
             except StoreError as exc:
                 self.state, self.error = "failed", f"cannot record: {exc}"
                 raise StoreError(self.error) from exc
@@ -204,6 +206,28 @@ class Recorder:
         self._put(("marker", t_s, time.time(), text, kind, source, device, device_time_us,
                    None if site is None else json.dumps(site)))
         return mark
+
+    def set_detector_params(self, params: dict[str, float]) -> None:
+        """New detector settings: the session in progress notes when they changed."""
+        self.detector_params = dict(params)
+        if self._active:
+            self._put(("params", self._session_time_now(), self.detector_params))
+
+    def ppt_trial(self, series: int, source: str, t_s: float | None = None, device: str | None = None,
+                  device_time_us: int | None = None, calibration: str = "") -> float:
+        """The patient's pain press of a PPT trial, now or at ``t_s``; its session time (StoreError if not recording)."""
+        if not self._active:
+            raise StoreError("not recording: start a recording before measuring a pressure pain threshold")
+        t = self._session_time_now() if t_s is None else t_s
+        site = self.site.to_json()
+        self._put(("ppt", series, t, source, device, device_time_us, None if site is None else json.dumps(site),
+                   calibration))
+        return t
+
+    def session_time(self, name: str, t_stream: float) -> float | None:
+        """Device ``name``'s stream time on the session's axis (None when it is not being recorded)."""
+        dev = self._devices.get(name) if self._active else None
+        return None if dev is None else t_stream + dev.base / dev.rate_hz
 
     def set_site(self, site: Site) -> float | None:
         """The site from now on; its session time while recording, else None (it is kept for the next session)."""
@@ -365,6 +389,14 @@ class Recorder:
         elif kind == "marker":
             db.execute("INSERT INTO markers (session_id, t_s, host_time, label, kind, source, device, device_time_us,"
                        " site) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (session_id, *item[1:]))
+        elif kind == "ppt":
+            db.execute("INSERT INTO ppt_trials (session_id, series, t_s, source, device, device_time_us, site, calibration)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (session_id, *item[1:]))
+        elif kind == "params":
+            row = db.execute("SELECT detector_params FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            history = json.loads(row[0]) if row and row[0] else []
+            history.append([item[1], item[2]])
+            db.execute("UPDATE sessions SET detector_params = ? WHERE id = ?", (json.dumps(history), session_id))
         elif kind == "site":
             site = item[2]
             db.execute("INSERT INTO sites (session_id, t_s, muscle, side, point) VALUES (?, ?, ?, ?, ?)",

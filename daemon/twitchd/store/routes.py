@@ -19,8 +19,9 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from twitchd.errors import ConfigError, SessionNotFoundError, StoreError
+from twitchd.errors import ConfigError, ReviewError, SessionNotFoundError, StoreError
 from twitchd.marks import NO_SITE, Site, catalog
+from twitchd.store.clinical import site_summaries
 from twitchd.store.detail import session_detail
 from twitchd.store.export import export_to
 from twitchd.store.recorder import SessionMeta
@@ -70,6 +71,16 @@ class SiteIn(BaseModel):
     point: Annotated[str, Field(max_length=60, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
 
 
+class PptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    trials: Annotated[int, Field(ge=1, le=10, description="trials in the series (three is the usual protocol)")] = 3
+
+
+class PainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: Literal["key", "pedal", "screen", "api"] = "key"
+
+
 class NotesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     notes: Annotated[str, Field(max_length=4000)]
@@ -101,7 +112,8 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
 
     @app.get("/api/recording")
     async def recording_status() -> dict[str, Any]:
-        return recorder.status()
+        ppt = daemon.marks.ppt
+        return {**recorder.status(), "ppt": None if ppt is None else ppt.to_json()}
 
     @app.post("/api/recording/start", responses=responses(400, 403, 409, 503))
     async def recording_start(body: RecordingStart) -> dict[str, Any]:
@@ -136,6 +148,34 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
         except ConfigError as exc:
             raise invalid(("body", "text"), str(exc), body.text) from exc
         return mark.answer()
+
+    @app.post("/api/recording/ppt", responses=responses(400, 403, 409))
+    async def ppt_start(body: PptIn) -> dict[str, Any]:
+        """A pressure pain threshold series at the current site; refused without a calibrated force sensor."""
+        try:
+            series = daemon.marks.start_ppt(body.trials)
+        except (StoreError, ReviewError) as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return series.to_json()
+
+    @app.delete("/api/recording/ppt", responses=responses(403))
+    async def ppt_stop() -> dict[str, Any]:
+        series = daemon.marks.stop_ppt()
+        return {"stopped": None if series is None else series.to_json()}
+
+    @app.post("/api/recording/ppt/pain", responses=responses(400, 403, 409))
+    async def ppt_pain(body: PainIn) -> dict[str, Any]:
+        """The patient says "now": the trial's threshold and ramp, read off the force just recorded."""
+        try:
+            trial = daemon.marks.pain(body.source)
+        except (StoreError, ReviewError) as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return await daemon.marks.read_later(trial)
+
+    @app.get("/api/sessions/{session_id}/sites", responses=responses(404, 503))
+    async def sessions_sites(session_id: SessionId) -> list[dict[str, Any]]:
+        """Per site: LTRs in order with force and peak, presses, responding or quieted, PPT trials and mean."""
+        return await in_thread(site_summaries, session_id)  # type: ignore[no-any-return]
 
     @app.get("/api/sites")
     async def sites() -> dict[str, Any]:

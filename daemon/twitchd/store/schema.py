@@ -135,8 +135,33 @@ def _v3(db: sqlite3.Connection) -> None:
     """)
 
 
+def _v4(db: sqlite3.Connection) -> None:
+    """The clinical session: pressure pain threshold trials, and the detector settings a session ran with.
+
+    A PPT trial keeps only the moment of the patient's press and where it
+    came from: the threshold and the ramp are read off the stored force
+    (twitchd.ppt), so every reader agrees. ``detector_params`` is a JSON list
+    of ``[t_s, {name: value}]``: the settings from the start, and each change.
+    """
+    _script(db, """
+        ALTER TABLE sessions ADD COLUMN detector_params TEXT NOT NULL DEFAULT '[]';
+        CREATE TABLE ppt_trials (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            series INTEGER NOT NULL,           -- trials of one series belong together (three per site)
+            t_s REAL NOT NULL,                 -- session time of the patient's press
+            source TEXT NOT NULL,              -- key, pedal, screen, board
+            device TEXT,                       -- the device whose force it is read from
+            device_time_us INTEGER,            -- the board's clock, for a press of its button
+            site TEXT,                         -- JSON: the site it was measured at
+            calibration TEXT NOT NULL DEFAULT '' -- the force calibration in use, and whether it was current
+        );
+        CREATE INDEX ppt_by_session ON ppt_trials(session_id, t_s);
+    """)
+
+
 #: MIGRATIONS[k] takes a database from version k to k + 1. Append only.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -37,7 +37,7 @@ def session_trace(store: SessionStore, session_id: int, device: str | None, star
     f_sum = np.zeros(n)
     f_cnt = np.zeros(n)
     pad = math.ceil(DETREND_S * rate / 2)
-    for first, emg, force in _runs(store, session_id, dev.name, dev.cmap, a - pad, b + pad):
+    for first, emg, force in sample_runs(store, session_id, dev.name, dev.cmap, a - pad, b + pad):
         emg = emg - _moving_mean(emg, 2 * pad + 1)
         idx = first + np.arange(len(emg))
         keep = (idx >= a) & (idx < b)
@@ -60,7 +60,7 @@ def session_trace(store: SessionStore, session_id: int, device: str | None, star
     }
 
 
-def _runs(store: SessionStore, session_id: int, device: str, cmap: Any, a: int,
+def sample_runs(store: SessionStore, session_id: int, device: str, cmap: Any, a: int,
           b: int) -> list[tuple[int, npt.NDArray[np.float64], npt.NDArray[np.float64] | None]]:
     """Contiguous stretches of samples overlapping ``[a, b)``: ``(first_index, emg_v, force_n)``."""
     rows = store.db.execute(

@@ -4,7 +4,9 @@ Options after the colon, comma-separated: ``seed=N``, ``rate=HZ``, ``bits=10|12`
 ``mains=50|60``, ``snr=normal|low``, ``speed=X`` (run X times faster than real
 time, for tests and demos), ``id=TW-…``, ``fsr=X`` (this FSR's sensitivity
 relative to the nominal part, 0.3-3), ``rig=1`` (no patient: a calibration rig
-that places the weights of ``twitchd calibrate``'s default set in turn).
+that places the weights of ``twitchd calibrate``'s default set in turn),
+``ppt=N`` (a pressure pain threshold series: the thumb ramps at 1 kg/s and the
+patient, whose threshold is near N newtons, presses the board's button).
 Example: ``simulated:seed=7,speed=4``.
 """
 
@@ -20,9 +22,9 @@ from twitchd.sim.device import SimulatedDevice
 from twitchd.sim.session import SimConfig
 from twitchd.transports.base import Transport, parse_options
 
-OPTIONS = ("seed", "rate", "bits", "mains", "snr", "speed", "id", "fsr", "rig")
+OPTIONS = ("seed", "rate", "bits", "mains", "snr", "speed", "id", "fsr", "rig", "ppt")
 USAGE = ("simulated[:seed=0-4294967295,rate=250-4000,bits=10|12,mains=50|60,snr=normal|low,speed=0.01-1000,id=TW-…,"
-         "fsr=0.3-3,rig=0|1]")
+         "fsr=0.3-3,rig=0|1,ppt=5-80]")
 
 #: How often the simulated board hands over bytes (a USB-serial adapter with a
 #: low latency timer delivers every few ms; 10 ms keeps the loop light).
@@ -53,16 +55,17 @@ class SimulatedTransport(Transport):
             device_id = opts.pop("id", f"TW-SIM{cfg.seed:03d}")
             sensitivity = float(opts.pop("fsr", 1.0))
             rig = opts.pop("rig", "0")
+            ppt = float(opts.pop("ppt", 0))
         except ValueError as exc:
             raise SourceSpecError(f"bad simulated source option: {exc}") from exc
         if cfg.snr not in ("normal", "low") or cfg.adc_bits not in (10, 12) or not 250 <= cfg.rate_hz <= 4000 \
                 or not 0.01 <= speed <= 1000 or not 0.3 <= sensitivity <= 3.0 or rig not in ("0", "1") \
-                or cfg.mains_hz not in (50.0, 60.0) or not 0 <= cfg.seed < 2**32:
+                or cfg.mains_hz not in (50.0, 60.0) or not 0 <= cfg.seed < 2**32 or not (ppt == 0 or 5 <= ppt <= 80):
             raise SourceSpecError(USAGE)
         from twitchd.calibrate import DEFAULT_WEIGHTS_N
 
         cfg = dataclasses.replace(cfg, fsr_sensitivity=sensitivity,
-                                  rig_weights_n=DEFAULT_WEIGHTS_N if rig == "1" else ())
+                                  rig_weights_n=DEFAULT_WEIGHTS_N if rig == "1" else (), ppt_n=ppt)
         spec = "simulated" + (f":{rest}" if rest else "")
         return cls(SimulatedDevice(cfg, device_id=device_id), speed, spec)
 
