@@ -1,6 +1,7 @@
 // Entry point: wires the live link to the per-device trace buffers and lanes, the
-// event log, the read-outs and the panels, and runs the animation loop that
-// redraws a lane only when something in it changed or moved.
+// event log, the practitioner's marks and site, the read-outs and the panels,
+// and runs the animation loop that redraws a lane only when something in it
+// changed or moved.
 
 import { LiveLink, fetchEventsSince } from "./live.js";
 import { post } from "./api.js";
@@ -18,6 +19,10 @@ import { SessionsPanel, SessionView } from "./sessions.js";
 import { DetectorPanel } from "./detector.js";
 import { installShortcuts } from "./keys.js";
 import { FrameStats } from "./framestats.js";
+import { LiveMarks, NoteComposer } from "./marks.js";
+import { MarkKeys, showMarkKeys } from "./markkeys.js";
+import { SitePicker } from "./sites.js";
+import { LiveAgreement } from "./agreement.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const el = {
@@ -116,6 +121,8 @@ el.select.addEventListener("change", () => select(el.select.value));
 const beeper = new Beeper(loadSound());
 
 function onEvent(ev, live) {
+  // A live event happened at the site current now; a backfilled one's site is not known here.
+  if (live && ev && ev.site === undefined) ev.site = sites.current;
   const hadFlag = live && onsets.resolve(ev);
   if (!log.add(ev)) return;
   // The tone normally sounded at onset; an event whose onset message was dropped sounds now.
@@ -147,6 +154,12 @@ function onMessage(msg) {
     case "recording":
       recording.update(msg);
       break;
+    case "mark":
+      marks.onMessage(msg);
+      break;
+    case "site":
+      sites.onMessage(msg);
+      break;
     case "onset":
       onsets.add(msg);
       beeper.play(msg.likely === "ltr" ? "ltr" : "twitch");
@@ -167,7 +180,7 @@ function onMessage(msg) {
 }
 
 function startOver() {
-  log.reset(); press.reset(); onsets.clear();
+  log.reset(); press.reset(); onsets.clear(); marks.reset();
   for (const buf of bufs.values()) buf.clear();
   paused = null;
 }
@@ -175,6 +188,7 @@ function startOver() {
 // After every (re)connect: fetch what happened while we were away.
 async function backfill() {
   recording.refresh();
+  sites.refresh();
   const before = log.lastId;
   try {
     let r = await fetchEventsSince(before);
@@ -253,15 +267,45 @@ el.targetForm.addEventListener("submit", (e) => {
 el.targetForm.querySelector(".clear").addEventListener("click", () => { target = null; saveTarget(null); renderTarget(); });
 renderTarget();
 
-// ---- panels ----
+// ---- recording, marks and the site ----
+const sites = new SitePicker($("site-picker"), { toast });
+const liveAgreement = new LiveAgreement($("live-agreement"));
 const recording = new Recording({
-  button: $("record-button"), statusEl: $("recording-status"), markerBtn: $("marker-button"), notesBtn: $("notes-button"),
+  button: $("record-button"), statusEl: $("recording-status"), notesBtn: $("notes-button"),
   dialog: document.getElementById("record-dialog"), banner: $("recording-banner"), toast,
   onChange: (st) => {
     document.title = st.state === "recording" ? "● REC · twitchd" : "twitchd · live";
     if (st.state !== "recording" && !drawers.sessions.hidden) sessionsPanel.refresh();
+    sites.onRecording(st);
+    liveAgreement.follow(st);
   },
 });
+const marks = new LiveMarks({
+  recording, toast, onChange: () => { dirty = true; },
+  // Where each lane's right edge is now: a mark is drawn there until the daemon's own time for it comes.
+  now: () => {
+    const at = {}, nowMs = performance.now();
+    for (const [id, buf] of bufs) if (buf.len) at[id] = buf.viewTime(nowMs);
+    return at;
+  },
+});
+const markKeys = new MarkKeys(document.getElementById("mark-keys"), { toast, onChange: showMarkKeys });
+showMarkKeys(markKeys.keys);
+$("mark-keys-button").addEventListener("click", () => markKeys.open());
+const notes = new NoteComposer($("note-form"), { toast, send: (text) => marks.mark("note", text, notes.source) });
+/** A mark asked for by a key (source "key", or "pedal" for the felt key set as one) or a button ("screen"). */
+function mark(kind, source) {
+  if (kind !== "note") { marks.mark(kind, "", source); return; }
+  if (!recording.recording) { toast("Not recording: notes at a moment go into a recording (R to record)"); return; }
+  notes.source = source;
+  notes.open();
+}
+const keySource = (kind) => (kind === "felt_ltr" && markKeys.keys.pedal ? "pedal" : "key");
+$("felt-ltr-button").addEventListener("click", () => mark("felt_ltr", "screen"));
+$("referred-pain-button").addEventListener("click", () => mark("referred_pain", "screen"));
+$("note-button").addEventListener("click", () => mark("note", "screen"));
+
+// ---- panels ----
 const devicePanel = new DevicePanel(document.getElementById("panel-devices"), { toast });
 const detectorPanel = new DetectorPanel(document.getElementById("panel-detector"), { toast });
 async function replay(id) {
@@ -274,7 +318,7 @@ async function replay(id) {
     toast(`Cannot replay session ${id}: ${e.message}`);
   }
 }
-const sessionView = new SessionView($("session-view"), { onReplay: replay, onClose: () => { dirty = true; } });
+const sessionView = new SessionView($("session-view"), { onReplay: replay, onClose: () => { dirty = true; }, beeper, toast });
 const sessionsPanel = new SessionsPanel(document.getElementById("panel-sessions"), {
   onOpen: (id) => sessionView.open(id).catch((e) => toast(`Cannot open session ${id}: ${e.message}`)),
   onReplay: replay,
@@ -303,18 +347,29 @@ const help = document.getElementById("help");
 $("help-button").addEventListener("click", () => help.showModal());
 
 installShortcuts({
-  marker: () => recording.marker(),
+  mark: (kind) => mark(kind, keySource(kind)),
+  site: (step) => sites.step(step),
   record: () => recording.toggle(),
   mute: toggleSound,
   help: () => help.showModal(),
   panel: togglePanel,
   device: (n) => { const id = [...devices.keys()][n - 1]; if (id) select(id); },
   live: () => {
-    if (sessionView.isOpen) sessionView.close();
+    if (sessionView.isOpen) { if (!sessionView.review.cancelDraft()) sessionView.close(); }
     else if (Object.values(drawers).some((d) => !d.hidden)) closePanels();
     else resume();
   },
-});
+  review: {
+    open: () => sessionView.isOpen,
+    accept: () => sessionView.review.accept(),
+    reject: () => sessionView.review.reject(),
+    add: () => sessionView.review.toggleAdd(),
+    cue: () => sessionView.review.cue(),
+    step: (n) => sessionView.step(n),
+    zoom: (dir) => sessionView.zoom(dir),
+    scroll: (dir) => sessionView.scroll(dir),
+  },
+}, () => markKeys.keys);
 
 const live = new LiveLink({
   onMessage,
@@ -378,18 +433,20 @@ function drawLane(lane, nowMs) {
   const secPerPx = DEFAULT_WINDOW_S / Math.max(1, lane.traces.cssW * lane.traces.dpr);
   const moved = !(Math.abs(tEnd - lane.lastEnd) < secPerPx);
   const pending = onsets.forDevice(id, nowMs);
+  const laneMarks = marks.forDevice(id, nowMs);
   if (!(dirty || moved || isLive !== lane.lastLive || lane.traces.sized || lane.lastW !== lane.traces.cssW ||
-        pending.length !== lane.lastPending)) return false;
+        pending.length !== lane.lastPending || laneMarks.length !== lane.lastMarks)) return false;
   let note = "";
   if (link !== "connected") note = link === "reconnecting" ? "Reconnecting… (not live)" : "Connecting…";
   else if (!fresh) note = `No data from ${id} (${dev?.state ?? "unknown"})`;
   lane.traces.draw({
-    buf, tEnd, events: log.forDevice(id), onsets: pending, threshold: threshold(id), target,
+    buf, tEnd, events: log.forDevice(id), onsets: pending, marks: laneMarks, threshold: threshold(id), target,
     live: isLive, note, highlightId: held?.id ?? null,
     paused: held ? `PAUSED at ${held.tEnd.toFixed(1)} s · L or Esc = live` : "",
   });
   lane.setHead({ dev, ltr: log.ltrCount(id), selected: id === selected && devices.size > 1, link, paused: !!held });
   lane.lastEnd = tEnd; lane.lastLive = isLive; lane.lastW = lane.traces.cssW; lane.lastPending = pending.length;
+  lane.lastMarks = laneMarks.length;
   return true;
 }
 
@@ -407,4 +464,4 @@ function frame(nowMs) {
 requestAnimationFrame(frame);
 
 // Diagnostics for the console, the frame benchmark and the browser tests.
-window.twitchd = { frames, sound: beeper, lanes, devices, bufs };
+window.twitchd = { frames, sound: beeper, lanes, devices, bufs, marks, sites, sessionView, markKeys };

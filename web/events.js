@@ -1,7 +1,7 @@
 // Event bookkeeping: de-duplicates events that arrive both live and from the
 // REST backfill, keeps the session LTR count, the per-press count, and the list.
 
-import { KINDS, isKnownEvent } from "./kinds.js";
+import { KINDS, isKnownEvent, siteLabel } from "./kinds.js";
 
 const LIST_CAP = 200;    // rows in the list; older rows drop off the bottom
 const RECENT_CAP = 400;  // events kept for drawing flags on the traces
@@ -81,7 +81,8 @@ export class EventLog {
   }
 }
 
-/** One table row for an event (the live list and a stored session's list share it). */
+/** One table row for an event (the live list and a stored session's list share it):
+ *  time, kind, force, peak EMG, site, details. */
 export function eventRow(ev) {
   const k = KINDS[ev.kind];
   const tr = document.createElement("tr");
@@ -105,6 +106,8 @@ export function eventRow(ev) {
   kindCell.append(badge, " " + (k.letter === k.label ? "" : k.label));
   td(fmt(ev.force_n, 1), "num");
   td(mV(ev.peak_emg_v), "num");
+  // Where the practitioner was working (live: the site current when the event arrived).
+  td(siteLabel(ev.site), "site");
   let note = "";
   if (ev.kind === "press") {
     note = `${ev.ltr_count ?? "?"} LTR, peak ${fmt(ev.peak_force_n, 1)} N, ${fmt(dur(ev), 1)} s`;

@@ -14,3 +14,19 @@ export const KINDS = {
 };
 
 export const isKnownEvent = (kind) => Object.hasOwn(KINDS, kind);
+
+// The practitioner's own marks: a glyph and a word each, drawn as a thin line
+// with a pill between the EMG and force panels, never as a detector flag
+// (those are boxes at the top), so "I felt it" and "the detector saw it" never look alike.
+export const MARK_KINDS = {
+  felt_ltr:      { label: "felt LTR",      glyph: "▼", color: "#9d174d" },
+  referred_pain: { label: "referred pain", glyph: "◆", color: "#0369a1" },
+  note:          { label: "note",          glyph: "✎", color: "#374151" },
+};
+export const markKind = (kind) => MARK_KINDS[kind] ?? MARK_KINDS.note;
+
+/** "upper trapezius left TrP1", as the daemon's reports name a site; "" for none. */
+export function siteLabel(site) {
+  if (!site || typeof site.muscle !== "string" || !site.muscle) return "";
+  return [site.muscle, site.side, site.point].filter(Boolean).join(" ");
+}

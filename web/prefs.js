@@ -1,5 +1,6 @@
-// Display preferences kept in this browser (localStorage): the force target
-// band and the sound. Anything unreadable falls back to the default.
+// Preferences kept in this browser (localStorage): the force target band, the
+// sound, the mark keys, the reviewer's name and recent sites. Anything
+// unreadable falls back to the default.
 
 const PREFIX = "twitchd.";
 
@@ -38,3 +39,38 @@ export const saveSound = (s) => save("sound", s);
 /** The last recording details, so the next session of the same patient needs no retyping. */
 export const loadRecordingForm = () => load("recording-form", {}, (v) => v && typeof v === "object");
 export const saveRecordingForm = (v) => save("recording-form", v);
+
+// ---- marks, sites and review ----
+
+/** Keys that already do something on this page: a mark key may not take one of them. */
+export const RESERVED_KEYS = new Set(["r", "m", "?", "h", "d", "s", "k", "l", "Escape", "Enter", "Tab", "[", "]",
+  "a", "x", "e", "c", ",", ".", "+", "=", "-", "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown",
+  "1", "2", "3", "4", "5", "6", "7", "8", "9", "Shift", "Control", "Alt", "Meta", "AltGraph", "CapsLock"]);
+export const DEFAULT_MARK_KEYS = { felt: " ", pain: "p", note: "n", pedal: false };
+
+/** The key a keydown means, as the mark keys are stored: a letter in lower case, anything else as KeyboardEvent.key. */
+export const normKey = (key) => (typeof key === "string" && key.length === 1 ? key.toLowerCase() : key);
+
+/** A key in words: " " is "Space", a letter is shown in capitals. */
+export const keyName = (key) => (key === " " ? "Space" : key?.length === 1 ? key.toUpperCase() : String(key ?? ""));
+
+const validKey = (k) => typeof k === "string" && k.length >= 1 && k.length <= 24 && k === normKey(k) && !RESERVED_KEYS.has(k);
+
+/** {felt, pain, note, pedal}: the felt-LTR key (a foot pedal types one), referred pain, note; three different keys. */
+export function loadMarkKeys() {
+  return load("mark-keys", DEFAULT_MARK_KEYS, (v) => validKey(v?.felt) && validKey(v?.pain) && validKey(v?.note) &&
+    typeof v?.pedal === "boolean" && new Set([v.felt, v.pain, v.note]).size === 3);
+}
+export const saveMarkKeys = (k) => save("mark-keys", k);
+
+/** Who reviews at this browser (the author of corrections). */
+export const loadAuthor = () => load("review-author", "", (v) => typeof v === "string" && v.length <= 120);
+export const saveAuthor = (a) => save("review-author", a);
+
+/** Sites used lately, newest first: one click chooses one again. */
+export const RECENT_SITES = 8;
+export function loadRecentSites() {
+  return load("recent-sites", [], (v) => Array.isArray(v) && v.length <= RECENT_SITES &&
+    v.every((s) => typeof s?.muscle === "string" && s.muscle && typeof s.side === "string" && typeof s.point === "string"));
+}
+export const saveRecentSites = (list) => save("recent-sites", list.slice(0, RECENT_SITES));

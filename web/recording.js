@@ -1,6 +1,7 @@
-// Recording controls: start (with the session details), stop, markers, notes,
-// the elapsed time, and a banner when the daemon reports a failed recording
-// (full disk): the live view goes on, the practitioner must know it is not saved.
+// Recording controls: start (with the session details), stop, notes, the
+// elapsed time, and a banner when the daemon reports a failed recording (full
+// disk): the live view goes on, the practitioner must know it is not saved.
+// Marks (felt LTR, referred pain, notes at a moment) are marks.js's.
 
 import { get, post } from "./api.js";
 import { loadRecordingForm, saveRecordingForm } from "./prefs.js";
@@ -16,17 +17,15 @@ function clock(s) {
 }
 
 export class Recording {
-  constructor({ button, statusEl, markerBtn, notesBtn, dialog, banner, toast, onChange }) {
-    Object.assign(this, { button, statusEl, markerBtn, notesBtn, dialog, banner, toast, onChange });
+  constructor({ button, statusEl, notesBtn, dialog, banner, toast, onChange }) {
+    Object.assign(this, { button, statusEl, notesBtn, dialog, banner, toast, onChange });
     this.form = dialog.querySelector("form");
     this.formError = dialog.querySelector(".error");
     this.status = { state: "idle", session_id: null, error: "", elapsed_s: 0 };
     this.at = performance.now();
-    this.markers = 0;
     this.dismissed = "";
     this.busy = false;
     button.addEventListener("click", () => this.toggle());
-    markerBtn.addEventListener("click", () => this.marker());
     notesBtn.addEventListener("click", () => this.openForm("notes"));
     banner.querySelector(".dismiss").addEventListener("click", () => { this.dismissed = this.status.error; this.render(); });
     this.form.addEventListener("submit", (e) => this.onSubmit(e));
@@ -39,7 +38,6 @@ export class Recording {
   /** A `recording` WS message or a GET /api/recording answer. */
   update(st) {
     if (!st || typeof st.state !== "string") return;
-    if (st.session_id !== this.status.session_id) this.markers = 0;
     this.status = st;
     this.at = performance.now();
     this.render();
@@ -115,21 +113,6 @@ export class Recording {
     }
   }
 
-  /** Space bar and the marker button. */
-  async marker() {
-    if (!this.recording) {
-      this.toast("Not recording: markers go into a recording (R to record)");
-      return;
-    }
-    const n = ++this.markers;
-    try {
-      const m = await post("./api/recording/marker", { label: `marker ${n}` });
-      this.toast(`⚑ Marker ${n} at ${Number(m.t_s).toFixed(1)} s`);
-    } catch (e) {
-      this.toast(`Marker not saved: ${e.message}`);
-    }
-  }
-
   elapsed() {
     const base = Number(this.status.elapsed_s) || 0;
     return this.recording ? base + (performance.now() - this.at) / 1000 : base;
@@ -147,7 +130,6 @@ export class Recording {
     this.button.textContent = rec ? "■ Stop" : "● Record";
     this.button.setAttribute("aria-pressed", String(rec));
     this.button.title = rec ? "Stop recording (R)" : "Record a session (R)";
-    this.markerBtn.hidden = !rec;
     this.notesBtn.hidden = !rec;
     this.renderClock();
     const failed = this.status.state === "failed" && this.status.error && this.status.error !== this.dismissed;

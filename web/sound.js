@@ -33,8 +33,19 @@ export class Beeper {
 
   /** Plays the tone of `kind` ("ltr" or "twitch") if sound is on; returns whether it did. */
   play(kind) {
+    return this.on && this.sound(kind);
+  }
+
+  /** An event's cue asked for by name (review's "play the cue"): sounds even with the live sound off. */
+  cue(kind) {
+    return this.sound(kind);
+  }
+
+  static hasCue(kind) { return Object.hasOwn(TONES, kind); }
+
+  sound(kind) {
     const tones = TONES[kind];
-    if (!this.on || !tones || this.volume <= 0 || !this.unlock()) return false;
+    if (!tones || this.volume <= 0 || !this.unlock()) return false;
     const ctx = this.ctx, t0 = ctx.currentTime + 0.005;
     for (const tone of tones) {
       const osc = ctx.createOscillator(), gain = ctx.createGain();

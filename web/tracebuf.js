@@ -62,6 +62,23 @@ export class TraceBuffer {
     this.version++;
   }
 
+  /**
+   * The envelope run forward and then backward over what is held (a stored window, not a live
+   * one): zero phase, so its peak sits on the burst as the zero-phase EMG of the review does.
+   */
+  zeroPhaseEnvelope() {
+    const alpha = 1 - Math.exp(-this.dt / ENV_TAU_S);
+    let state = NaN;
+    for (let i = this.len - 1; i >= 0; i--) {
+      const k = (this.start + i) % CAP;
+      const v = this.env[k];
+      if (Number.isNaN(v)) { state = NaN; continue; }
+      state = Number.isNaN(state) ? v : state + alpha * (v - state);
+      this.env[k] = state;
+    }
+    this.version++;
+  }
+
   /** Tracks the earliest-arriving messages: late ones only reflect network jitter. */
   noteClock(endT) {
     const nowMs = performance.now();

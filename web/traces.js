@@ -1,7 +1,7 @@
 // Scrolling EMG + force traces on one canvas with one shared time axis, so an
 // LTR flag lines up with both the EMG burst and the force at that instant.
 
-import { KINDS } from "./kinds.js";
+import { KINDS, markKind } from "./kinds.js";
 
 export const DEFAULT_WINDOW_S = 10;
 const INK = "#1f2933", MUTED = "#6b7785", GRID = "#e3e8ee", PANEL = "#ffffff";
@@ -22,6 +22,7 @@ export class Traces {
     this.ctx = canvas.getContext("2d");
     this.cssW = 0; this.cssH = 0; this.dpr = 1;
     this.emgRange = 0.001; // V, half-height of the EMG panel
+    this.map = null;       // the last drawing's time axis, for turning a click into a time
     new ResizeObserver(() => this.resize()).observe(canvas);
     this.resize();
   }
@@ -36,10 +37,12 @@ export class Traces {
   }
 
   /**
-   * view: {buf, tEnd, windowS, events, onsets, markers, threshold, target, live, note, paused, highlightId}
+   * view: {buf, tEnd, windowS, events, onsets, marks, draft, threshold, target, live, note, paused, highlightId}
    *  buf: TraceBuffer or null; tEnd: device time at the right edge;
-   *  events: this device's recent events; onsets: provisional flags ({onset_s, likely});
-   *  markers: [{t_s, label}]; target: {lo, hi} N or null; live: false draws the "not live" veil;
+   *  events: this device's recent events (in review each may have `review`: accepted, rejected,
+   *    relabelled (with `was`, the detector's kind) or added); onsets: provisional flags ({onset_s, likely});
+   *  marks: the practitioner's marks [{t, kind, text, pending}]; draft: an event being added ({onset_s, end_s, kind});
+   *  target: {lo, hi} N or null; live: false draws the "not live" veil; fitScale: the EMG axis fits this window;
    *  paused: a label when the view is held at a past time (the data is real, not current).
    */
   draw(view) {
@@ -56,6 +59,8 @@ export class Traces {
     const tEnd = Number.isFinite(view.tEnd) ? view.tEnd : WINDOW_S;
     const tStart = tEnd - WINDOW_S;
     const xOf = (t) => L + ((t - tStart) / WINDOW_S) * plotW;
+    // Clicks are turned into times with this very mapping (timeAt), so what is hit is what was drawn.
+    this.map = { L, plotW, tStart, windowS: WINDOW_S, xOf };
 
     for (const p of [emg, frc]) { ctx.fillStyle = PANEL; ctx.fillRect(p.x, p.y, p.w, p.h); }
 
@@ -68,7 +73,8 @@ export class Traces {
     });
     // Grow at once, shrink only when the signal is well inside, so the scale rarely jumps.
     const want = niceCeil(Math.max(emgAbs * 1.1, 0.0005));
-    if (want > this.emgRange || want < this.emgRange / 4) this.emgRange = want;
+    // (A review's window is looked at, not watched scrolling: it always fits its own data.)
+    if (view.fitScale || want > this.emgRange || want < this.emgRange / 4) this.emgRange = want;
     const eR = this.emgRange;
     // Force: whole ticks of a 1-2-5 step, so 10.1 N gives a 15 N axis rather than 20.
     const fWant = Math.max(fMax * 1.1, (view.threshold ?? 0) * 2, (view.target?.hi ?? 0) * 1.15, 5);
@@ -92,9 +98,10 @@ export class Traces {
       ctx.fillStyle = FORCE_COLOR; ctx.font = `12px ${FONT}`; ctx.textAlign = "right"; ctx.textBaseline = "bottom";
       ctx.fillText(`press ≥ ${view.threshold} N`, L + plotW - 6, y - 3);
     }
+    if (view.draft) this.draftBox(ctx, view.draft, xOf, emg, frc);
     this.flags(ctx, view.events, xOf, emg, frc, tStart, tEnd, view.highlightId);
     if (view.onsets?.length) this.onsetFlags(ctx, view.onsets, xOf, emg, frc, tStart, tEnd);
-    if (view.markers?.length) this.markerLines(ctx, view.markers, xOf, emg, frc, tStart, tEnd);
+    if (view.marks?.length) this.markLines(ctx, view.marks, xOf, emg, frc, tStart, tEnd);
     ctx.restore();
 
     // Panel titles.
@@ -228,16 +235,42 @@ export class Traces {
     }
   }
 
-  markerLines(ctx, markers, xOf, emg, frc, tStart, tEnd) {
-    ctx.font = `600 12px ${FONT}`; ctx.textAlign = "left"; ctx.textBaseline = "bottom";
-    for (const m of markers) {
-      if (m.t_s < tStart || m.t_s > tEnd) continue;
-      const x = Math.round(xOf(m.t_s)) + 0.5;
-      ctx.strokeStyle = INK; ctx.lineWidth = 1; ctx.setLineDash([1, 3]);
+  /** The practitioner's marks: a thin solid line and a glyph pill in the gap between the panels. */
+  markLines(ctx, marks, xOf, emg, frc, tStart, tEnd) {
+    ctx.font = `600 12px ${FONT}`; ctx.textBaseline = "middle"; ctx.textAlign = "left";
+    const mid = emg.y + emg.h + (frc.y - emg.y - emg.h) / 2;
+    // Pills of close marks take turns in three rows (the gap, then just above, then just below) rather than overlap.
+    const rows = [mid, mid - 18, mid + 18], rowRight = [-Infinity, -Infinity, -Infinity];
+    for (const m of [...marks].sort((a, b) => a.t - b.t)) {
+      if (!(m.t >= tStart && m.t <= tEnd)) continue;
+      const k = markKind(m.kind);
+      const x = Math.round(xOf(m.t)) + 0.5;
+      ctx.globalAlpha = m.pending ? 0.55 : 1;
+      ctx.strokeStyle = k.color; ctx.lineWidth = 1.5; ctx.setLineDash(m.pending ? [2, 2] : []);
       ctx.beginPath(); ctx.moveTo(x, emg.y); ctx.lineTo(x, frc.y + frc.h); ctx.stroke();
       ctx.setLineDash([]);
-      ctx.fillStyle = INK; ctx.fillText(`⚑ ${m.label}`, x + 3, frc.y - 4);
+      const word = m.kind === "note" ? (m.text || "note") : k.label;
+      const txt = `${k.glyph} ${word.length > 24 ? word.slice(0, 23) + "…" : word}`;
+      const tw = ctx.measureText(txt).width + 10;
+      let row = rowRight.findIndex((r) => x - 6 > r + 2);
+      if (row < 0) row = rowRight.indexOf(Math.min(...rowRight));
+      rowRight[row] = x - 6 + tw;
+      const y = rows[row];
+      ctx.fillStyle = k.color;
+      roundRect(ctx, x - 6, y - 8, tw, 16, 8); ctx.fill();
+      ctx.fillStyle = "#fff"; ctx.fillText(txt, x - 1, y + 0.5);
+      ctx.globalAlpha = 1;
     }
+  }
+
+  /** An event being added in review: a dashed box over its span. */
+  draftBox(ctx, d, xOf, emg, frc) {
+    const k = KINDS[d.kind] ?? KINDS.ltr;
+    const x1 = xOf(d.onset_s), x2 = Math.max(xOf(d.end_s ?? d.onset_s), x1 + 2);
+    ctx.fillStyle = "rgba(17,24,39,0.06)"; ctx.fillRect(x1, emg.y, x2 - x1, frc.y + frc.h - emg.y);
+    ctx.strokeStyle = k.color; ctx.lineWidth = 2; ctx.setLineDash([5, 4]);
+    ctx.strokeRect(x1, emg.y + 1, x2 - x1, frc.y + frc.h - emg.y - 2);
+    ctx.setLineDash([]);
   }
 
   shadeEvents(ctx, events, xOf, emg, frc, tStart, tEnd, yF) {
@@ -252,7 +285,7 @@ export class Traces {
         for (const p of [emg, frc]) ctx.fillRect(x1, p.y, x2 - x1, p.h);
         ctx.fillStyle = MUTED; ctx.font = `600 12px ${FONT}`; ctx.textAlign = "left"; ctx.textBaseline = "top";
         ctx.fillText("gap", x1 + 3, emg.y + emg.h - 18);
-      } else if (e.kind === "ltr") {
+      } else if (e.kind === "ltr" && e.review !== "rejected") {
         ctx.fillStyle = "rgba(194,65,12,0.12)";
         ctx.fillRect(x1, emg.y, x2 - x1, emg.h);
       } else if (e.kind === "press") {
@@ -273,46 +306,102 @@ export class Traces {
   }
 
   flags(ctx, events, xOf, emg, frc, tStart, tEnd, highlightId) {
-    // Minor kinds first so LTR flags are drawn on top.
-    const order = { ltr: 2 };
+    // Minor kinds first so LTR flags are drawn on top; rejected ones first of all.
+    const order = (e) => (e.review === "rejected" ? 0 : e.kind === "ltr" ? 2 : 1);
     const list = events.filter((e) => e.onset_s != null && e.onset_s >= tStart - 1 && e.onset_s <= tEnd
       && e.kind !== "gap" && e.kind !== "press" && KINDS[e.kind])
-      .sort((a, b) => (order[a.kind] || 1) - (order[b.kind] || 1) || a.onset_s - b.onset_s);
+      .sort((a, b) => order(a) - order(b) || a.onset_s - b.onset_s);
     const rowRight = [-Infinity, -Infinity]; // LTR tags stack in two rows when close together
     for (const e of list) {
       const k = KINDS[e.kind];
       const x = Math.round(xOf(e.onset_s)) + 0.5;
+      const rejected = e.review === "rejected", added = e.review === "added";
       if (highlightId != null && e.id === highlightId) {
         // The event picked in the list: a dark frame around its whole burst.
         const x2 = Math.max(xOf(e.end_s ?? e.onset_s), x + 4);
         ctx.strokeStyle = HILITE; ctx.lineWidth = 3; ctx.setLineDash([]);
         ctx.strokeRect(x - 4, emg.y + 2, x2 - x + 8, frc.y + frc.h - emg.y - 4);
       }
-      ctx.strokeStyle = k.color;
-      if (k.strong) {
-        ctx.lineWidth = 2; ctx.setLineDash([]);
+      // What review made of it, in the tag itself: ✓ accepted, "T←LTR" relabelled, "+" added.
+      let text = k.letter;
+      if (e.review === "accepted") text += " ✓";
+      else if (e.review === "relabelled") text += `←${KINDS[e.was]?.letter ?? "?"}`;
+      else if (added) text = "+" + text;
+      ctx.globalAlpha = rejected ? 0.45 : 1;
+      ctx.strokeStyle = rejected ? MUTED : k.color;
+      if (k.strong || added || e.review === "relabelled" || e.review === "accepted") {
+        ctx.lineWidth = 2; ctx.setLineDash(added ? [6, 3] : rejected ? [2, 3] : []);
         ctx.beginPath(); ctx.moveTo(x, emg.y - 4); ctx.lineTo(x, frc.y + frc.h); ctx.stroke();
+        ctx.setLineDash([]);
         ctx.font = `700 13px ${FONT}`;
-        const tw = ctx.measureText(k.letter).width + 10;
+        const tw = ctx.measureText(text).width + 10;
         const row = x - 1 > rowRight[0] + 2 ? 0 : 1;
         rowRight[row] = x - 1 + tw;
         const ty = emg.y - 22 + row * 20;
-        ctx.fillStyle = k.color; ctx.fillRect(x - 1, ty, tw, 18);
-        ctx.fillStyle = "#fff"; ctx.textAlign = "left"; ctx.textBaseline = "middle";
-        ctx.fillText(k.letter, x + 4, ty + 9);
+        if (added || !k.strong) {
+          // Hollow: an added event (the practitioner's) or a relabelled minor kind.
+          ctx.fillStyle = PANEL; ctx.fillRect(x - 1, ty, tw, 18);
+          ctx.lineWidth = 2; ctx.setLineDash(added ? [4, 2] : []);
+          ctx.strokeRect(x - 0.5, ty + 0.5, tw - 1, 17);
+          ctx.setLineDash([]);
+          ctx.fillStyle = k.color;
+        } else {
+          ctx.fillStyle = rejected ? MUTED : k.color; ctx.fillRect(x - 1, ty, tw, 18);
+          ctx.fillStyle = "#fff";
+        }
+        ctx.textAlign = "left"; ctx.textBaseline = "middle";
+        ctx.fillText(text, x + 4, ty + 9);
+        if (rejected) strike(ctx, x - 3, x + tw + 1, ty + 9);
       } else {
         ctx.lineWidth = 1; ctx.setLineDash([3, 3]);
         ctx.beginPath(); ctx.moveTo(x, emg.y + 22); ctx.lineTo(x, emg.y + emg.h); ctx.stroke();
         ctx.setLineDash([]);
         ctx.font = `600 12px ${FONT}`;
-        const tw = ctx.measureText(k.letter).width + 8;
+        const tw = ctx.measureText(text).width + 8;
         ctx.fillStyle = PANEL; ctx.fillRect(x - tw / 2, emg.y + 6, tw, 16);
         ctx.strokeRect(x - tw / 2 + 0.5, emg.y + 6.5, tw - 1, 15);
-        ctx.fillStyle = k.color; ctx.textAlign = "center"; ctx.textBaseline = "middle";
-        ctx.fillText(k.letter, x, emg.y + 14);
+        ctx.fillStyle = rejected ? MUTED : k.color; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+        ctx.fillText(text, x, emg.y + 14);
+        if (rejected) strike(ctx, x - tw / 2 - 2, x + tw / 2 + 2, emg.y + 14);
       }
+      ctx.globalAlpha = 1;
     }
   }
+
+  /** The time under a CSS-pixel x of the canvas, by the last drawing's own axis (null outside the plot). */
+  timeAt(x) {
+    const m = this.map;
+    if (!m || x < m.L || x > m.L + m.plotW) return null;
+    return m.tStart + ((x - m.L) / m.plotW) * m.windowS;
+  }
+
+  /** The event whose flag is drawn under x (within `slop` px of its onset line, or inside its span). */
+  eventAt(x, events, slop = 7) {
+    const m = this.map;
+    if (!m) return null;
+    let best = null, bestD = Infinity;
+    for (const e of events) {
+      if (e.onset_s == null || e.kind === "gap" || e.kind === "press" || !KINDS[e.kind]) continue;
+      const x1 = m.xOf(e.onset_s), x2 = Math.max(m.xOf(e.end_s ?? e.onset_s), x1);
+      const d = x < x1 ? x1 - x : x > x2 ? x - x2 : 0;
+      const onLine = Math.abs(x - x1);
+      if (d <= slop && (d < bestD || (d === bestD && onLine < Math.abs(x - m.xOf(best.onset_s))))) { best = e; bestD = d; }
+    }
+    return best;
+  }
+}
+
+function strike(ctx, x1, x2, y) {
+  ctx.strokeStyle = INK; ctx.lineWidth = 2; ctx.setLineDash([]);
+  ctx.beginPath(); ctx.moveTo(x1, y); ctx.lineTo(x2, y); ctx.stroke();
+}
+
+function roundRect(ctx, x, y, w, h, r) {
+  ctx.beginPath();
+  ctx.moveTo(x + r, y); ctx.lineTo(x + w - r, y); ctx.arcTo(x + w, y, x + w, y + r, r);
+  ctx.lineTo(x + w, y + h - r); ctx.arcTo(x + w, y + h, x + w - r, y + h, r);
+  ctx.lineTo(x + r, y + h); ctx.arcTo(x, y + h, x, y + h - r, r);
+  ctx.lineTo(x, y + r); ctx.arcTo(x, y, x + r, y, r); ctx.closePath();
 }
 
 function strokeSegs(ctx, segs) {

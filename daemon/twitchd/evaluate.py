@@ -47,7 +47,10 @@ def gather(store: SessionStore, session_id: int, against: str, events: list[dict
     devices = store.devices(session_id)
     dev = devices[0] if devices else None
     if dev is None or dev.samples == 0:
-        raise ReviewError(f"session {session_id} is empty: no samples were recorded, so there is nothing to evaluate")
+        empty = f"session {session_id} is empty: no samples were recorded, so there is nothing to evaluate"
+        if strict:
+            raise ReviewError(empty)
+        return Reference([], [], [], empty)
     timeline = store.site_timeline(session_id)
     live = store.events(session_id, dev.name)
     found = live if events is None else events
