@@ -413,6 +413,9 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
     from twitchd.store.review_routes import add_review_routes
 
     add_review_routes(app, daemon.data_dir)
+    from twitchd.store.clinical_routes import add_clinical_routes
+
+    add_clinical_routes(app, daemon.data_dir)
     from twitchd.ble.routes import add_ble_routes
 
     add_ble_routes(app, daemon)

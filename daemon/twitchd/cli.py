@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from twitchd import __version__
-from twitchd.errors import ConfigError, TwitchdError
+from twitchd.errors import ConfigError, StoreError, TwitchdError
 
 log = logging.getLogger("twitchd")
 
@@ -81,6 +81,22 @@ def _start_recording(daemon: Any, args: argparse.Namespace) -> None:
     print(f"recording session {session_id} into {daemon.recorder.path}", flush=True)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from twitchd.report import patient_report, session_report
+    from twitchd.store.sessions import SessionStore
+
+    if (args.session is None) == (args.patient is None):
+        raise ConfigError("give a session id, or --patient ID, not both")
+    with SessionStore(args.data_dir) as store:
+        html = session_report(store, args.session) if args.session is not None else patient_report(store, args.patient)
+    try:
+        args.out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+    print(f"wrote {args.out} ({len(html) // 1024} KiB); open it in a browser and print to PDF", file=sys.stderr)
+    return 0
+
+
 def _cmd_sessions(args: argparse.Namespace) -> int:
 
     from twitchd.store.detail import session_detail
@@ -89,7 +105,7 @@ def _cmd_sessions(args: argparse.Namespace) -> int:
 
     with SessionStore(args.data_dir) as store:
         if args.action == "list":
-            rows = store.all()
+            rows = [r for r in store.all() if args.patient is None or r["patient"] == args.patient]
             if args.json:
                 print(json.dumps(rows, indent=1))
             else:
@@ -348,6 +364,12 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
     add_ble_commands(sub)
     add_evaluate_command(sub)
+    rep = sub.add_parser("report", help="a printable HTML report of a session, or of a patient's visits")
+    rep.add_argument("session", nargs="?", type=int, help="the session id")
+    rep.add_argument("--patient", metavar="ID", help="compare this patient's visits instead")
+    rep.add_argument("--out", type=Path, required=True, help="the HTML file to write (print it to PDF in a browser)")
+    rep.add_argument("--data-dir", type=Path, help="the session store (default: ~/.local/share/twitchd)")
+    rep.set_defaults(func=_cmd_report)
 
     ses = sub.add_parser("sessions", help="list, show, export or delete recorded sessions")
     ses_sub = ses.add_subparsers(dest="action", required=True)
@@ -362,6 +384,8 @@ def parser() -> argparse.ArgumentParser:
             a.add_argument("id", type=int)
         if action in ("list", "show", "redetect"):
             a.add_argument("--json", action="store_true", help="JSON for scripts")
+        if action == "list":
+            a.add_argument("--patient", metavar="ID", help="only this patient's sessions (their visits)")
         if action == "redetect":
             a.add_argument("--detector", action="append", metavar="NAME=VALUE",
                            help="override a detector parameter (see docs/detector.md); repeatable")

@@ -208,8 +208,12 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
         return {"session_id": recorder.session_id, "notes": body.notes}
 
     @app.get("/api/sessions", responses=responses(503))
-    async def sessions_list() -> list[dict[str, Any]]:
-        return await in_thread(SessionStore.all)  # type: ignore[no-any-return]
+    async def sessions_list(
+        patient: Annotated[str | None, Query(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]*$",
+                                             description="only this patient's sessions (their visits)")] = None,
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = await in_thread(SessionStore.all)
+        return found if patient is None else [s for s in found if s["patient"] == patient]
 
     @app.get("/api/sessions/{session_id}", responses=responses(404, 503))
     async def sessions_show(session_id: SessionId) -> dict[str, Any]:
