@@ -164,10 +164,10 @@ class Daemon:
         self.pipelines.append(pipeline)
         return pipeline
 
-    def _force_device(self) -> tuple[str, str] | None:
-        """The first streaming device with a force sensor: the one a PPT is read from."""
+    def _force_device(self, name: str | None = None) -> tuple[str, str] | None:
+        """Device ``name`` (default: the first) among the streaming ones with a force sensor: what a PPT is read from."""
         for p in self.pipelines:
-            if p.info.device_id and any(c in ("fsr", "force") for c in p.info.channels):
+            if (name is None or p.name == name) and p.info.device_id and any(c in ("fsr", "force") for c in p.info.channels):
                 return p.name, p.info.device_id
         return None
 

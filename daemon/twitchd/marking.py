@@ -78,7 +78,7 @@ class MarkDesk:
     """Takes marks and site changes; a pipeline sink for the board's button (``on_button``)."""
 
     def __init__(self, recorder: Recorder, hub: Hub, lsl: Callable[[], LslOutlets | None],
-                 force_device: Callable[[], ForceDevice | None] = lambda: None,
+                 force_device: Callable[[str | None], ForceDevice | None] = lambda name: None,
                  calibrations: CalibrationBook | None = None,
                  read_trial: Callable[[int, float], dict[str, Any] | None] | None = None) -> None:
         self.recorder = recorder
@@ -92,22 +92,24 @@ class MarkDesk:
         self._session: int | None = None
 
     # -- pressure pain threshold ------------------------------------------------
-    def start_ppt(self, trials: int = TRIALS_PER_SITE) -> PptSeries:
-        """A series of ``trials`` at the current site (ReviewError or StoreError saying what is missing)."""
+    def start_ppt(self, trials: int = TRIALS_PER_SITE, device: str | None = None) -> PptSeries:
+        """A series of ``trials`` at the current site, read from ``device`` (default: the first with a force
+        sensor); ReviewError or StoreError saying what is missing."""
         if not self.recorder.recording:
             raise StoreError("not recording: start a recording before measuring a pressure pain threshold")
         if self.recorder.site.empty:
             raise ReviewError("choose the site first: a pressure pain threshold belongs to a site")
-        device = self._force_device()
-        if device is None:
-            raise ReviewError("no connected device has a force sensor")
-        usable, said = calibration_state(self._calibrations, device[1]) if self._calibrations else (False, "")
+        found = self._force_device(device)
+        if found is None:
+            raise ReviewError(f"no connected device {device} with a force sensor" if device else
+                              "no connected device has a force sensor")
+        usable, said = calibration_state(self._calibrations, found[1]) if self._calibrations else (False, "")
         if not usable:
             raise ReviewError(said or "PPT needs a calibrated force sensor")
         if self._session != self.recorder.session_id:
             self._session, self._series = self.recorder.session_id, 0
         self._series += 1
-        self.ppt = PptSeries(self._series, self.recorder.site, device[0], said, trials)
+        self.ppt = PptSeries(self._series, self.recorder.site, found[0], said, trials)
         self.hub.publish_record({"kind": "ppt", "state": "started", **self.ppt.to_json()})
         return self.ppt
 

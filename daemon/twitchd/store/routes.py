@@ -74,6 +74,8 @@ class SiteIn(BaseModel):
 class PptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     trials: Annotated[int, Field(ge=1, le=10, description="trials in the series (three is the usual protocol)")] = 3
+    device: Annotated[str | None, Field(pattern=r"^[a-z]{1,3}-[0-9]{1,6}$",
+                                        description="the device whose force is read (default: the first with one)")] = None
 
 
 class PainIn(BaseModel):
@@ -153,7 +155,7 @@ def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
     async def ppt_start(body: PptIn) -> dict[str, Any]:
         """A pressure pain threshold series at the current site; refused without a calibrated force sensor."""
         try:
-            series = daemon.marks.start_ppt(body.trials)
+            series = daemon.marks.start_ppt(body.trials, body.device)
         except (StoreError, ReviewError) as exc:
             raise HTTPException(409, str(exc)) from exc
         return series.to_json()
