@@ -1,4 +1,4 @@
-"""The HTTP and WebSocket API, and the dashboard's static files.
+"""The HTTP and WebSocket API, and the dashboard's static files: the web layer around twitchd.daemon.
 
 One ``create_app`` with one lifespan (as Starlette recommends) starts a
 pipeline per source and stops them on shutdown. Every input is validated by
@@ -16,11 +16,9 @@ import contextlib
 import hmac
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import fields
-from pathlib import Path as FsPath
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import FastAPI, HTTPException, Path, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.exception_handlers import http_exception_handler
@@ -35,23 +33,22 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from twitchd import __version__
+from twitchd.daemon import Daemon
 from twitchd.errors import ConfigError, SourceSpecError
 from twitchd.events import KINDS
-from twitchd.hub import Hub
-from twitchd.marking import MarkDesk
 from twitchd.origins import UNSAFE_METHODS, host_allowed, same_origin
-from twitchd.pipeline import DevicePipeline, Sinks
+from twitchd.routes.ble import add_ble_routes
+from twitchd.routes.clinical import add_clinical_routes
+from twitchd.routes.lsl import add_lsl_routes
+from twitchd.routes.recording import add_recording_routes
+from twitchd.routes.review import add_review_routes
 from twitchd.settings import Settings
-from twitchd.store.calibrations import CalibrationBook
-from twitchd.store.recorder import Recorder
 from twitchd.signal.params import DetectorParams
-from twitchd.transports import open_source
 from twitchd.transports.catalog import client_source, serial_ports
 from twitchd.validation import MAX_ID, invalid, lone_surrogates, responses, validation_error
 from twitchd.webassets import web_root
 
-if TYPE_CHECKING:
-    from twitchd.lsl.outlets import LslOutlets
+__all__ = ["Daemon", "create_app"]  # Daemon lives in twitchd.daemon; re-exported for the programs that took it from here
 
 log = logging.getLogger(__name__)
 
@@ -118,149 +115,6 @@ class HostGuard:
                 await JSONResponse({"detail": detail}, 421)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-class Daemon:
-    """The running system: the hub and one pipeline per device."""
-
-    def __init__(self, settings: Settings, params: DetectorParams | None = None, *, data_dir: FsPath | None = None) -> None:
-        self.settings = settings
-        self.data_dir = data_dir
-        self.params = params or DetectorParams()
-        self.hub = Hub()
-        self.started = time.monotonic()
-        # Names this run of the daemon: a client that reconnects to a new run knows
-        # its event ids started over (ids alone cannot tell once the new run has more).
-        self.instance = uuid.uuid4().hex
-        self.pipelines: list[DevicePipeline] = []
-        self._numbers = 0
-        self._tasks: list[asyncio.Task[None]] = []
-        self._device_tasks: dict[str, asyncio.Task[None]] = {}
-        self._running = False
-        # Recording (twitchd.store): every pipeline hands its frames to the
-        # recorder, which ignores them unless a session is being recorded.
-        self.recorder = Recorder(data_dir)
-        # Every pipeline hands its frames to these sinks: the recorder always,
-        # LSL output while it is on (twitchd.lsl; set_lsl adds and removes it).
-        self.lsl: LslOutlets | None = None
-        # Marks and the current site: to the recording, the dashboards and LSL;
-        # a sink too, for the board's button.
-        self.recorder.detector_params = self.params.as_dict()
-        self.calibrations = CalibrationBook(data_dir)
-        self.marks = MarkDesk(self.recorder, self.hub, lambda: self.lsl, self._force_device, self.calibrations,
-                              self._read_ppt)
-        self.sinks = Sinks(self.recorder, self.marks)
-        for spec in settings.sources:
-            self._make_pipeline(spec)
-
-    def _make_pipeline(self, spec: str) -> DevicePipeline:
-        """A pipeline for ``spec`` (SourceSpecError if malformed), not yet running."""
-        transport = open_source(spec, self.data_dir)
-        self._numbers += 1
-        kind = spec.partition(":")[0]
-        pipeline = DevicePipeline(f"{kind[:3]}-{self._numbers}", transport, self.hub, self.params,
-                                  calibrations=self.calibrations)
-        pipeline.sink = self.sinks
-        self.pipelines.append(pipeline)
-        return pipeline
-
-    def _force_device(self, name: str | None = None) -> tuple[str, str] | None:
-        """Device ``name`` (default: the first) among the streaming ones with a force sensor: what a PPT is read from."""
-        for p in self.pipelines:
-            if (name is None or p.name == name) and p.info.device_id and any(c in ("fsr", "force") for c in p.info.channels):
-                return p.name, p.info.device_id
-        return None
-
-    def _read_ppt(self, session_id: int, t_s: float) -> dict[str, Any] | None:
-        from twitchd.store.clinical import ppt_reading_at
-        from twitchd.store.sessions import SessionStore
-
-        with SessionStore(self.data_dir) as store:
-            return ppt_reading_at(store, session_id, t_s)
-
-    def pipeline(self, device: str) -> DevicePipeline | None:
-        return next((p for p in self.pipelines if p.name == device), None)
-
-    async def add_source(self, spec: str) -> DevicePipeline:
-        """Connect one more sensor while running; its pipeline starts at once."""
-        pipeline = self._make_pipeline(spec)
-        if self._running:
-            self._device_tasks[pipeline.name] = asyncio.create_task(pipeline.run(), name=pipeline.name)
-        self.hub.publish_display(pipeline.status_message())
-        return pipeline
-
-    async def remove_device(self, device: str) -> bool:
-        """Disconnect a sensor: stop its pipeline and close its link; False if unknown."""
-        pipeline = self.pipeline(device)
-        if pipeline is None:
-            return False
-        self.pipelines.remove(pipeline)
-        await pipeline.stop()
-        task = self._device_tasks.pop(device, None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        with contextlib.suppress(Exception):
-            await pipeline.transport.close()
-        if self.lsl is not None:
-            self.lsl.forget(device)
-        self.hub.publish_display({"kind": "removed", "device": device})
-        return True
-
-    def set_lsl(self, enabled: bool) -> None:
-        """LSL output on or off for every device (LslError, saying how to install pylsl, if it is missing).
-
-        Blocking (loading liblsl, closing outlets): from the CLI before start,
-        or from the API through a worker thread.
-        """
-        if enabled and self.lsl is None:
-            from twitchd.lsl.outlets import LslOutlets
-
-            self.lsl = LslOutlets()
-            self.sinks.add(self.lsl)
-        elif not enabled and self.lsl is not None:
-            lsl, self.lsl = self.lsl, None
-            self.sinks.remove(lsl)
-            lsl.close()
-
-    def set_params(self, params: DetectorParams) -> None:
-        """New detector settings for every device, from the next sample on."""
-        self.params = params
-        for p in self.pipelines:
-            p.set_params(params)
-        self.recorder.set_detector_params(params.as_dict())
-
-    async def start(self) -> None:
-        self._running = True
-        self._device_tasks = {p.name: asyncio.create_task(p.run(), name=p.name) for p in self.pipelines}
-        self._tasks.append(asyncio.create_task(self._announce_recording(), name="recording-status"))
-
-    async def _announce_recording(self) -> None:
-        """Tell the dashboard about the recording once a second while it records or has failed."""
-        last_state = ""
-        while True:
-            status = self.recorder.status()
-            if status["state"] != "idle" or last_state != "idle":
-                self.hub.publish_display({"kind": "recording", **status})
-            last_state = status["state"]
-            await asyncio.sleep(1.0)
-
-    async def stop(self) -> None:
-        if self.recorder.recording:
-            await asyncio.to_thread(self.recorder.stop)
-        self._running = False
-        for p in self.pipelines:
-            await p.stop()
-        tasks = [*self._tasks, *self._device_tasks.values()]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks, self._device_tasks = [], {}
-        if self.lsl is not None:
-            await asyncio.to_thread(self.set_lsl, False)  # pushes what is queued, then closes the outlets
 
 
 def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
@@ -407,21 +261,9 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
         finally:
             daemon.hub.unsubscribe(sub)
 
-    from twitchd.store.routes import add_recording_routes
-
-    add_recording_routes(app, daemon)
-    from twitchd.store.review_routes import add_review_routes
-
-    add_review_routes(app, daemon.data_dir)
-    from twitchd.store.clinical_routes import add_clinical_routes
-
-    add_clinical_routes(app, daemon.data_dir)
-    from twitchd.ble.routes import add_ble_routes
-
-    add_ble_routes(app, daemon)
-    from twitchd.lsl.routes import add_lsl_routes
-
-    add_lsl_routes(app, daemon)
+    # Each part of the API takes the daemon from app.state; none of them imports this module.
+    for add_routes in (add_recording_routes, add_review_routes, add_clinical_routes, add_ble_routes, add_lsl_routes):
+        add_routes(app)
     app.router.routes.append(WebFiles("/", StaticFiles(directory=web_root(), html=True), name="web"))
     if settings.checks_host:
         app.add_middleware(HostGuard, allowed=settings.allowed_hosts)  # outermost: before the token and Origin

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 
 from twitchd.signal.detector import detect_offline, warm_up
 from twitchd.sim import sensors

@@ -12,7 +12,6 @@ from html import unescape
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tests.store.test_recorder import CMAP, INFO
 from twitchd.marks import Site

@@ -85,7 +85,7 @@ def fuzz_schema(where: Path) -> Any:
 @pytest.fixture(scope="module")
 def schemas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("twitchd.ble.routes.scan", no_radio_scan)
+        mp.setattr("twitchd.routes.ble.scan", no_radio_scan)
         try:
             yield {"main": fuzz_schema(tmp_path_factory.mktemp("fuzz")),
                    "destructive": fuzz_schema(tmp_path_factory.mktemp("fuzz-destructive"))}

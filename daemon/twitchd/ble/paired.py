@@ -13,15 +13,29 @@ import logging
 import os
 import threading
 from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from twitchd.errors import StoreError
 from twitchd.store.paths import default_data_dir
 
-if TYPE_CHECKING:
-    from twitchd.api import Daemon
-    from twitchd.transports.ble import BleTransport
+
+
+class Link(Protocol):
+    """What pairing needs of a connected BLE link (twitchd.transports.ble.BleTransport has it)."""
+
+    name: str | None
+    address: str | None
+
+
+class Fleet(Protocol):
+    """What ``paired_sources`` needs of the running daemon: its data directory and open pipelines."""
+
+    data_dir: Path | None
+
+    @property
+    def pipelines(self) -> Sequence[Any]: ...
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +45,8 @@ _lock = threading.Lock()  # API handlers and links write from worker threads
 
 @dataclass(frozen=True)
 class PairedSensor:
-    name: str
-    address: str
+    name: str | None
+    address: str | None
     device_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -86,13 +100,13 @@ class PairedSensors:
         except OSError as exc:
             raise StoreError(f"cannot save the paired sensors to {self.path}: {exc.strerror or exc}") from exc
 
-    async def remember_link(self, link: BleTransport) -> None:
+    async def remember_link(self, link: Link) -> None:
         """A BleTransport's on_connect hook: connecting a sensor pairs it."""
         if link.name and link.address:
             await asyncio.to_thread(self.remember, link.name, link.address)
 
 
-def paired_sources(daemon: Daemon) -> list[str]:
+def paired_sources(daemon: Fleet) -> list[str]:
     """Sources for the paired sensors the daemon was not already told to open.
 
     Called by ``twitchd run`` before it starts, so a practitioner's sensor is

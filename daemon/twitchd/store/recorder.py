@@ -10,7 +10,6 @@ acquisition and the live view go on, and everything committed stays.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging

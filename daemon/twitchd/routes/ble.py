@@ -22,7 +22,7 @@ from twitchd.errors import StoreError, TransportError
 from twitchd.validation import responses
 
 if TYPE_CHECKING:
-    from twitchd.api import Daemon
+    from twitchd.daemon import Daemon
     from twitchd.pipeline import DevicePipeline
     from twitchd.transports.ble import BleTransport
 
@@ -60,7 +60,8 @@ def scan_answer(found: list[FoundSensor], daemon: Daemon, paired: list[PairedSen
     return out
 
 
-def add_ble_routes(app: FastAPI, daemon: Daemon) -> None:
+def add_ble_routes(app: FastAPI) -> None:
+    daemon: Daemon = app.state.daemon
     def store() -> PairedSensors:
         return PairedSensors(daemon.data_dir)
 

@@ -41,7 +41,8 @@ def patients(store: SessionStore) -> list[dict[str, Any]]:
     return sorted(out.values(), key=lambda p: p["last"], reverse=True)
 
 
-def add_clinical_routes(app: FastAPI, data_dir: Path | None) -> None:
+def add_clinical_routes(app: FastAPI) -> None:
+    data_dir: Path | None = app.state.daemon.data_dir
     async def run(fn: Any, *args: Any) -> Any:
         def work() -> Any:
             with SessionStore(data_dir) as s:

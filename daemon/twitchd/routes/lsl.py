@@ -13,7 +13,7 @@ from twitchd.lsl import INSTALL_HINT, library_version, pylsl_installed
 from twitchd.validation import responses
 
 if TYPE_CHECKING:
-    from twitchd.api import Daemon
+    from twitchd.daemon import Daemon
 
 
 class LslIn(BaseModel):
@@ -35,7 +35,8 @@ def lsl_state(daemon: Daemon) -> dict[str, Any]:
     }
 
 
-def add_lsl_routes(app: FastAPI, daemon: Daemon) -> None:
+def add_lsl_routes(app: FastAPI) -> None:
+    daemon: Daemon = app.state.daemon
     # One switch at a time: two PUTs racing must not start two sets of outlets.
     lock = asyncio.Lock()
 

@@ -50,7 +50,8 @@ class LateMark(BaseModel):
     text: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
 
 
-def add_review_routes(app: FastAPI, data_dir: Path | None) -> None:
+def add_review_routes(app: FastAPI) -> None:
+    data_dir: Path | None = app.state.daemon.data_dir
     async def run(fn: Any, *args: Any) -> Any:
         try:
             return await asyncio.to_thread(fn, *args)

@@ -8,7 +8,6 @@ so the event loop (and with it acquisition) never waits on the disk.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -30,7 +29,7 @@ from twitchd.store.traceview import session_trace
 from twitchd.validation import MAX_ID, invalid, responses
 
 if TYPE_CHECKING:
-    from twitchd.api import Daemon
+    from twitchd.daemon import Daemon
 
 Text = Annotated[str, Field(max_length=120, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
@@ -94,7 +93,8 @@ MEDIA = {"edf": ("application/octet-stream", "edf"), "csv": ("text/csv", "csv"),
          "json": ("application/json", "json")}
 
 
-def add_recording_routes(app: FastAPI, daemon: Daemon) -> None:
+def add_recording_routes(app: FastAPI) -> None:
+    daemon: Daemon = app.state.daemon
     recorder = daemon.recorder
 
     def store() -> SessionStore:
