@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                  "twitchd.store.calibrations")),
     ("pipeline", ("twitchd.pipeline", "twitchd.hub")),
     ("store", ("twitchd.store", "twitchd.recordings", "twitchd.evaluate", "twitchd.report", "twitchd.bench",
-               "twitchd.lsl")),
+               "twitchd.lsl.outlets", "twitchd.lsl.streams")),
     ("daemon", ("twitchd.daemon", "twitchd.marking")),
     ("web/CLI", ("twitchd.api", "twitchd.validation", "twitchd.routes", "twitchd.cli", "twitchd.evaluate_cli",
                  "twitchd.ble.commands", "twitchd.__main__")),

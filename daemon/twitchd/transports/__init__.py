@@ -2,7 +2,8 @@
 
 ``simulated``, ``serial:/dev/ttyUSB0`` (``@BAUD`` optional), ``replay:SESSION``
 (a recorded session, read from the data directory), ``ble:NAME`` or ``ble:ADDRESS``
-(a wireless sensor, through the radio twitchd.ble.radio chooses).
+(a wireless sensor, through the radio twitchd.ble.radio chooses), ``lsl:NAME``
+(a stream another twitchd, or any LSL source with EMG and force, publishes).
 Modules are imported lazily, as python-can does, so using a serial port never
 imports the simulator and a missing optional library only matters when used.
 """
@@ -22,6 +23,7 @@ BACKENDS: dict[str, str] = {
     "serial": "twitchd.transports.serial:SerialTransport",
     "replay": "twitchd.store.replay:ReplayTransport",
     "ble": "twitchd.transports.ble:BleTransport",
+    "lsl": "twitchd.transports.lsl:LslTransport",
 }
 
 
