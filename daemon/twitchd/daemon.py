@@ -156,6 +156,7 @@ class Daemon:
 
     async def stop(self) -> None:
         if self.recorder.recording:
+            self.marks.stop_ppt()
             await asyncio.to_thread(self.recorder.stop)
         self._running = False
         for p in self.pipelines:

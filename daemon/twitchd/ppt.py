@@ -69,8 +69,9 @@ def read_trial(force_n: npt.NDArray[np.float64], rate_hz: float, press_index: in
     # The ramp began after the last time the force was below RAMP_FROM of the threshold.
     low = np.nonzero(before < RAMP_FROM * ppt)[0]
     if len(low) == 0:
-        return PptTrial(ppt, None, None, (*warnings, "no ramp found: the force was high for the whole "
-                                          f"{MAX_RAMP_S:.0f} s before the press"))
+        seen = len(before) / rate_hz
+        return PptTrial(ppt, None, None, (*warnings, "no ramp found: the force was above "
+                                          f"{RAMP_FROM:.0%} of the threshold for all {seen:.1f} s recorded before the press"))
     a = int(low[-1]) + 1
     above = np.nonzero(before[a:] >= RAMP_TO * ppt)[0]
     b = a + (int(above[0]) if len(above) else len(before) - a)
@@ -89,7 +90,7 @@ def read_trial(force_n: npt.NDArray[np.float64], rate_hz: float, press_index: in
 
 @dataclass(frozen=True)
 class PptSummary:
-    """A site's trials: mean, spread and how many."""
+    """A site's trials: mean, spread and how many (a trial with no force at the press is left out)."""
 
     n: int
     mean_n: float | None

@@ -85,6 +85,8 @@ def test_three_trials_at_a_site_give_the_thresholds_the_simulated_patient_had(
         assert got["force_n"] == pytest.approx(true.force_n, rel=0.08), (got, true)
         assert got["rate_n_per_s"] == pytest.approx(true.detail["rate_n_per_s"], rel=0.12)
         assert got["warnings"] == []
+        # the ramp began threshold / rate before the press, on the session's clock
+        assert got["ramp_start_s"] == pytest.approx(got["t_s"] - got["force_n"] / got["rate_n_per_s"], abs=0.1)
     summary = site["ppt"]["summary"]
     assert summary["n"] == 3 and summary["mean_n"] == pytest.approx(np.mean([t["force_n"] for t in trials]), abs=0.01)
     assert summary["sd_n"] == pytest.approx(np.std([t["force_n"] for t in trials], ddof=1), abs=0.01)
@@ -120,4 +122,10 @@ def test_an_old_calibration_still_measures_and_every_trial_says_it_is_not_curren
         assert series["calibration"].startswith("not current") and "days ago" in series["calibration"]
         pain = c.post("/api/recording/ppt/pain", json={"source": "key"}).json()  # the patient's key, any time
         assert pain["trial"] == 1 and pain["calibration"].startswith("not current")
+        assert c.post("/api/recording/ppt", json={"trials": 3}).status_code == 200
+        c.post("/api/recording/stop")
+        # a series belongs to its recording: stopping ends it, and the next recording starts without one
+        assert c.get("/api/recording").json()["ppt"] is None
+        c.post("/api/recording/start", json={})
+        assert c.post("/api/recording/ppt/pain", json={}).status_code == 409
         c.post("/api/recording/stop")

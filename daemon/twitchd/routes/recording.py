@@ -129,6 +129,7 @@ def add_recording_routes(app: FastAPI) -> None:
 
     @app.post("/api/recording/stop", responses=responses(403))
     async def recording_stop() -> dict[str, Any]:
+        daemon.marks.stop_ppt()  # a series belongs to its recording: the next one starts without it
         return await asyncio.to_thread(recorder.stop) if recorder.recording else recorder.status()
 
     @app.post("/api/recording/marker", responses=responses(400, 403, 409))

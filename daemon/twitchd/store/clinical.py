@@ -49,6 +49,8 @@ def ppt_readings(store: SessionStore, session_id: int) -> list[dict[str, Any]]:
                 first, _, force = runs[-1]
                 assert force is not None
                 reading = read_trial(force, rate, press - first).to_json()
+                if reading["ramp_start_s"] is not None:  # read_trial counts from the run's first sample
+                    reading["ramp_start_s"] = round(reading["ramp_start_s"] + first / rate, 3)
                 if first + len(force) < press:
                     reading["warnings"].append("samples are missing at the press (a gap in the recording)")
             else:
@@ -68,7 +70,7 @@ def ppt_reading_at(store: SessionStore, session_id: int, t_s: float) -> dict[str
 def site_summaries(store: SessionStore, session_id: int) -> list[dict[str, Any]]:
     """Per site, in the order first worked on: LTRs (in order, with force and peak), presses, status, PPT."""
     devices = store.devices(session_id)
-    events = store.events(session_id, devices[0].name) if devices else []
+    events = store.events(session_id) if devices else []  # every device's: an algometer board has no LTRs
     timeline = store.site_timeline(session_id)
     marks = store.markers(session_id)
     trials = ppt_readings(store, session_id)
@@ -112,7 +114,8 @@ def site_summaries(store: SessionStore, session_id: int) -> list[dict[str, Any]]
             "presses": len(counts), "presses_with_ltr": sum(c > 0 for c in counts), "felt_marks": felt.get(site, 0),
             "status": status, "quieted": status == "quieted",
             "ppt": {"trials": site_trials,
-                    "summary": PptSummary.of([t["force_n"] for t in site_trials if t["force_n"] is not None]).to_json()},
+                    "summary": PptSummary.of([t["force_n"] for t in site_trials
+                                               if t["force_n"] is not None and t["force_n"] > 0]).to_json()},
         })
     return out
 

@@ -43,6 +43,10 @@ COMMIT_S = 0.1
 #: Frames the writer may fall behind by: 60 000 frames is 30 s of 16 devices
 #: at 2 kHz in 20-sample frames, far more than a healthy disk ever needs.
 QUEUE_FRAMES = 60_000
+#: A chunk holds at most this many samples (about 2 s at 2 kHz), even when a writer that fell
+#: behind catches up with many seconds at once: reading a window back (a trace, a PPT, a report)
+#: decodes only the chunks it overlaps, so their size bounds what a read costs.
+CHUNK_MAX_SAMPLES = 4096
 
 
 @dataclass(frozen=True)
@@ -407,13 +411,16 @@ class Recorder:
         rows = []
         for name, frames in pending.items():
             start = 0
+            size = 0
             for k in range(1, len(frames) + 1):
-                if k == len(frames) or frames[k][0] != frames[k - 1][0] + frames[k - 1][1].shape[0]:
+                size += frames[k - 1][1].shape[0]
+                if k == len(frames) or frames[k][0] != frames[k - 1][0] + frames[k - 1][1].shape[0] \
+                        or size >= CHUNK_MAX_SAMPLES:
                     block = np.ascontiguousarray(np.concatenate([f[1] for f in frames[start:k]]), dtype="<u2")
                     first = frames[start]
                     rows.append((session_id, name, first[0], block.shape[0], block.shape[1], first[2], first[3],
                                  block.tobytes()))
-                    start = k
+                    start, size = k, 0
         if rows:
             db.executemany("INSERT INTO chunks (session_id, device, first_index, n, channels, host_time, device_t0_us,"
                            " counts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
