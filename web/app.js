@@ -1,7 +1,7 @@
 // Entry point: wires the live link to the per-device trace buffers and lanes, the
-// event log, the practitioner's marks and site, the read-outs and the panels,
-// and runs the animation loop that redraws a lane only when something in it
-// changed or moved.
+// event log, the practitioner's marks and site, the body chart and PPT, the
+// read-outs and the panels, and runs the animation loop that redraws a lane
+// only when something in it changed or moved.
 
 import { LiveLink, fetchEventsSince } from "./live.js";
 import { post } from "./api.js";
@@ -23,6 +23,10 @@ import { LiveMarks, NoteComposer } from "./marks.js";
 import { MarkKeys, showMarkKeys } from "./markkeys.js";
 import { SitePicker } from "./sites.js";
 import { LiveAgreement } from "./agreement.js";
+import { SiteStats } from "./sitestats.js";
+import { BodyPanel } from "./bodypanel.js";
+import { PptControls } from "./ppt.js";
+import { ReportLink } from "./reports.js";
 
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 const el = {
@@ -75,6 +79,7 @@ function setDevices(list, { replace = false } = {}) {
     devices.set(d.id, d);
     lanes.ensure(d.id);
   }
+  ppt.setDevices([...devices.values()]);
   if (!selected || !devices.has(selected)) {
     const first = list.find((d) => d.state === "streaming") ?? list[0] ?? devices.values().next().value;
     if (first) select(first.id);
@@ -125,6 +130,8 @@ function onEvent(ev, live) {
   if (live && ev && ev.site === undefined) ev.site = sites.current;
   const hadFlag = live && onsets.resolve(ev);
   if (!log.add(ev)) return;
+  // The site summary changes with every LTR and press: fetch it again once the recorder has it.
+  if (live && (ev.kind === "ltr" || ev.kind === "press")) siteStats.nudge();
   // The tone normally sounded at onset; an event whose onset message was dropped sounds now.
   if (live && !hadFlag && (ev.kind === "ltr" || ev.kind === "twitch")) beeper.play(ev.kind);
   if (ev.device !== selected) return;
@@ -159,6 +166,10 @@ function onMessage(msg) {
       break;
     case "site":
       sites.onMessage(msg);
+      siteStats.nudge();
+      break;
+    case "ppt":
+      ppt.onMessage(msg);
       break;
     case "onset":
       onsets.add(msg);
@@ -268,8 +279,13 @@ el.targetForm.querySelector(".clear").addEventListener("click", () => { target =
 renderTarget();
 
 // ---- recording, marks and the site ----
-const sites = new SitePicker($("site-picker"), { toast });
+const sites = new SitePicker($("site-picker"), { toast, onChange: (site) => bodyPanel.setCurrent(site) });
 const liveAgreement = new LiveAgreement($("live-agreement"));
+const bodyPanel = new BodyPanel(document.getElementById("panel-body"), { sites, toast });
+const siteStats = new SiteStats({
+  onUpdate: (list, id, isLive) => { bodyPanel.show(list, id, isLive); ppt.onStats(list, id); },
+});
+const reportLink = new ReportLink($("report-link"));
 const recording = new Recording({
   button: $("record-button"), statusEl: $("recording-status"), notesBtn: $("notes-button"),
   dialog: document.getElementById("record-dialog"), banner: $("recording-banner"), toast,
@@ -278,7 +294,11 @@ const recording = new Recording({
     if (st.state !== "recording" && !drawers.sessions.hidden) sessionsPanel.refresh();
     sites.onRecording(st);
     liveAgreement.follow(st);
+    siteStats.follow(st);
+    ppt.onRecording(st);
+    reportLink.update(st);
   },
+  beforeStop: () => ppt.endWithRecording(),
 });
 const marks = new LiveMarks({
   recording, toast, onChange: () => { dirty = true; },
@@ -289,7 +309,9 @@ const marks = new LiveMarks({
     return at;
   },
 });
-const markKeys = new MarkKeys(document.getElementById("mark-keys"), { toast, onChange: showMarkKeys });
+const markKeys = new MarkKeys(document.getElementById("mark-keys"), { toast, onChange: (keys) => { showMarkKeys(keys); ppt.render(); } });
+const ppt = new PptControls({ start: $("ppt-start"), device: $("ppt-device"), error: $("ppt-error"), pop: $("ppt-panel") },
+  { recording, siteStats, toast, painKey: () => markKeys.keys.ppt });
 showMarkKeys(markKeys.keys);
 $("mark-keys-button").addEventListener("click", () => markKeys.open());
 const notes = new NoteComposer($("note-form"), { toast, send: (text) => marks.mark("note", text, notes.source) });
@@ -324,11 +346,12 @@ const sessionsPanel = new SessionsPanel(document.getElementById("panel-sessions"
   onReplay: replay,
 });
 const drawers = {
+  body: document.getElementById("panel-body"),
   devices: document.getElementById("panel-devices"),
   sessions: document.getElementById("panel-sessions"),
   detector: document.getElementById("panel-detector"),
 };
-const onOpenPanel = { devices: () => devicePanel.open(), sessions: () => sessionsPanel.refresh(), detector: () => detectorPanel.open() };
+const onOpenPanel = { body: () => bodyPanel.open(), devices: () => devicePanel.open(), sessions: () => sessionsPanel.refresh(), detector: () => detectorPanel.open() };
 function closePanels() {
   for (const d of Object.values(drawers)) d.hidden = true;
   for (const b of document.querySelectorAll("[data-panel]")) b.setAttribute("aria-expanded", "false");
@@ -349,6 +372,8 @@ $("help-button").addEventListener("click", () => help.showModal());
 installShortcuts({
   mark: (kind) => mark(kind, keySource(kind)),
   site: (step) => sites.step(step),
+  ppt: () => ppt.toggle(),
+  pain: () => ppt.pain("key"),
   record: () => recording.toggle(),
   mute: toggleSound,
   help: () => help.showModal(),
@@ -464,4 +489,4 @@ function frame(nowMs) {
 requestAnimationFrame(frame);
 
 // Diagnostics for the console, the frame benchmark and the browser tests.
-window.twitchd = { frames, sound: beeper, lanes, devices, bufs, marks, sites, sessionView, markKeys };
+window.twitchd = { frames, sound: beeper, lanes, devices, bufs, marks, sites, sessionView, markKeys, siteStats, bodyPanel, ppt };

@@ -2,6 +2,8 @@
 // typed into a form field stay there; the mark keys (Space = felt LTR by
 // default, or whatever key a foot pedal types) work everywhere else, even
 // while a recorded session is open (Enter still activates a focused button).
+// So does the patient's pain key of a PPT series (O by default): the patient
+// presses it when pressure turns to pain, whatever the practitioner looks at.
 
 import { normKey } from "./prefs.js";
 
@@ -9,9 +11,9 @@ const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT"]);
 const typing = (t) => !!t && (TYPING.has(t.tagName) || t.isContentEditable);
 
 /**
- * actions: {mark(kind), record, mute, help, panel(name), live, device(n), site(step),
+ * actions: {mark(kind), record, mute, help, panel(name), live, device(n), site(step), ppt(), pain(),
  *           review: {open(), accept, reject, add, cue, step(n), zoom(dir), scroll(dir)}}
- * markKeys(): the current {felt, pain, note} keys (they can change at any time).
+ * markKeys(): the current {felt, pain, note, ppt} keys (they can change at any time).
  */
 export function installShortcuts(actions, markKeys) {
   addEventListener("keydown", (e) => {
@@ -29,6 +31,7 @@ export function installShortcuts(actions, markKeys) {
     if (key === marks.felt) { e.preventDefault(); if (!e.repeat) actions.mark("felt_ltr"); return; }
     if (key === marks.pain) { e.preventDefault(); if (!e.repeat) actions.mark("referred_pain"); return; }
     if (key === marks.note) { e.preventDefault(); if (!e.repeat) actions.mark("note"); return; }
+    if (key === marks.ppt) { e.preventDefault(); if (!e.repeat) actions.pain(); return; }
     if (actions.review.open() && reviewKey(key, actions.review)) { e.preventDefault(); return; }
     let handled = true;
     switch (key) {
@@ -38,6 +41,8 @@ export function installShortcuts(actions, markKeys) {
       case "d": actions.panel("devices"); break;
       case "s": actions.panel("sessions"); break;
       case "k": actions.panel("detector"); break;
+      case "w": actions.panel("body"); break;   // "where": the body chart
+      case "t": actions.ppt(); break;           // pressure pain threshold: start a series, or stop it
       case "[": actions.site(-1); break;
       case "]": actions.site(1); break;
       case "l": case "Escape": actions.live(); break;

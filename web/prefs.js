@@ -1,6 +1,6 @@
 // Preferences kept in this browser (localStorage): the force target band, the
-// sound, the mark keys, the reviewer's name and recent sites. Anything
-// unreadable falls back to the default.
+// sound, the mark keys, the patient's PPT key and device, the reviewer's name
+// and recent sites. Anything unreadable falls back to the default.
 
 const PREFIX = "twitchd.";
 
@@ -43,7 +43,7 @@ export const saveRecordingForm = (v) => save("recording-form", v);
 // ---- marks, sites and review ----
 
 /** Keys that already do something on this page: a mark key may not take one of them. */
-export const RESERVED_KEYS = new Set(["r", "m", "?", "h", "d", "s", "k", "l", "Escape", "Enter", "Tab", "[", "]",
+export const RESERVED_KEYS = new Set(["r", "m", "?", "h", "d", "s", "k", "l", "w", "t", "Escape", "Enter", "Tab", "[", "]",
   "a", "x", "e", "c", ",", ".", "+", "=", "-", "ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown",
   "1", "2", "3", "4", "5", "6", "7", "8", "9", "Shift", "Control", "Alt", "Meta", "AltGraph", "CapsLock"]);
 export const DEFAULT_MARK_KEYS = { felt: " ", pain: "p", note: "n", pedal: false };
@@ -74,3 +74,27 @@ export function loadRecentSites() {
     v.every((s) => typeof s?.muscle === "string" && s.muscle && typeof s.side === "string" && typeof s.point === "string"));
 }
 export const saveRecentSites = (list) => save("recent-sites", list.slice(0, RECENT_SITES));
+
+// ---- pressure pain threshold ----
+
+/**
+ * The patient's "now" key during a PPT series. Not Enter or Space: a patient's
+ * stray Enter activates whatever button has the focus, and Space is the
+ * felt-LTR key. "o" is free, sits under one finger, and a one-key USB pad or
+ * a second pedal can be set to type it. Kept apart from the mark keys (their
+ * stored shape is the mark keys' own).
+ */
+export const DEFAULT_PPT_KEY = "o";
+const PPT_KEY_FALLBACKS = ["o", "q", "u", "j", "y"];
+
+/** The pain key, never one of the mark keys (those are checked first, so a clash would swallow it). */
+export function loadPptKey(markKeys = loadMarkKeys()) {
+  const taken = new Set([markKeys.felt, markKeys.pain, markKeys.note]);
+  const k = load("ppt-key", DEFAULT_PPT_KEY, validKey);
+  return taken.has(k) ? PPT_KEY_FALLBACKS.find((c) => !taken.has(c)) : k;
+}
+export const savePptKey = (k) => save("ppt-key", k);
+
+/** The sensor id (not the device name, which a restart may renumber) of the algometer last used for PPT. */
+export const loadPptSensor = () => load("ppt-sensor", "", (v) => typeof v === "string" && v.length <= 64);
+export const savePptSensor = (id) => save("ppt-sensor", id);

@@ -17,8 +17,9 @@ function clock(s) {
 }
 
 export class Recording {
-  constructor({ button, statusEl, notesBtn, dialog, banner, toast, onChange }) {
-    Object.assign(this, { button, statusEl, notesBtn, dialog, banner, toast, onChange });
+  /** beforeStop(): awaited before the page stops a recording (the PPT series ends with it). */
+  constructor({ button, statusEl, notesBtn, dialog, banner, toast, onChange, beforeStop }) {
+    Object.assign(this, { button, statusEl, notesBtn, dialog, banner, toast, onChange, beforeStop });
     this.form = dialog.querySelector("form");
     this.formError = dialog.querySelector(".error");
     this.status = { state: "idle", session_id: null, error: "", elapsed_s: 0 };
@@ -102,6 +103,7 @@ export class Recording {
     this.busy = true;
     this.button.disabled = true;
     try {
+      try { await this.beforeStop?.(); } catch { /* the recording stops all the same */ }
       const st = await post("./api/recording/stop");
       this.update(st);
       this.toast(`Session ${st.session_id} saved (${clock(st.elapsed_s)})`);

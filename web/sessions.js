@@ -1,4 +1,5 @@
-// Recorded sessions: the list (open, replay, download EDF+/CSV/events/JSON) and a
+// Recorded sessions: the list, grouped by patient (open, replay, report, download
+// EDF+/CSV/events/JSON; each patient's visits compared) and a
 // viewer that draws a stored session's traces window by window from
 // /api/sessions/{id}/trace, with its events, marks and review on one time axis:
 // scroll, zoom (buttons, the wheel, down to 1 s), pick an event to judge it
@@ -10,6 +11,8 @@ import { TraceBuffer } from "./tracebuf.js";
 import { Traces } from "./traces.js";
 import { ReviewControls, reviewRow, reviewRows } from "./review.js";
 import { fetchAgreement, renderAgreementTable } from "./agreement.js";
+import { fetchPatients, fetchVisits, fillPatientFilter, groupByPatient, patientHeading } from "./patients.js";
+import { asReportLink, reportUrl } from "./reports.js";
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -37,16 +40,25 @@ export class SessionsPanel {
     this.error = root.querySelector('[data-testid="session-error"]');
     this.onOpen = onOpen;
     this.onReplay = onReplay;
+    this.filter = root.querySelector('[data-testid="patient-filter"]');
+    this.seq = 0;
     root.querySelector('[data-testid="sessions-refresh"]').addEventListener("click", () => this.refresh());
+    this.filter.addEventListener("change", () => this.refresh());
   }
 
   async refresh() {
+    const seq = ++this.seq;
     try {
-      const all = await get("./api/sessions");
+      const patient = this.filter.value;
+      // One patient's visits come from the daemon's own filter; all sessions are grouped by patient here.
+      const [all, patients] = await Promise.all([patient ? fetchVisits(patient) : get("./api/sessions"), fetchPatients()]);
+      if (seq !== this.seq) return;
       this.error.hidden = true;
-      const sessions = Array.isArray(all) ? [...all].sort((a, b) => b.id - a.id) : [];
-      this.list.replaceChildren(...(sessions.length ? sessions.map((s) => this.item(s)) :
-        [el("li", "muted", "No sessions recorded yet: press ● Record (or R).")]));
+      fillPatientFilter(this.filter, patients);
+      const sessions = Array.isArray(all) ? all : [];
+      const groups = groupByPatient(sessions, patients.filter((p) => !this.filter.value || p.patient === this.filter.value));
+      this.list.replaceChildren(...(sessions.length ? groups.flatMap((g) => [patientHeading(g), ...g.sessions.map((s) => this.item(s))]) :
+        [el("li", "muted", patient ? `No sessions of ${patient}.` : "No sessions recorded yet: press ● Record (or R).")]));
     } catch (e) {
       this.error.textContent = `Cannot list sessions: ${e.message}`;
       this.error.hidden = false;
@@ -73,7 +85,10 @@ export class SessionsPanel {
     const replay = el("button", "small", "▶ Replay");
     replay.type = "button";
     replay.addEventListener("click", () => this.onReplay(s.id));
-    actions.append(open, replay);
+    const report = asReportLink(el("a", "small", "Report"), reportUrl(s.id));
+    report.dataset.testid = "session-report-link";
+    report.title = "The printable report (opens in a new tab; print it to PDF)";
+    actions.append(open, replay, report);
     for (const [fmt, label] of [["edf", "EDF+"], ["csv", "CSV"], ["events", "Events"], ["json", "JSON"]]) {
       const a = el("a", "small", label);
       a.href = exportUrl(s.id, fmt);
@@ -145,6 +160,7 @@ export class SessionView {
       const a = this.root.querySelector(`[data-testid="download-${fmt}"]`);
       if (a) a.href = exportUrl(s.id, fmt);
     }
+    asReportLink(this.root.querySelector('[data-testid="session-report"]'), reportUrl(s.id));
     this.review.opened(s);
     this.startS = 0;
     this.win = Number(this.windowSel.value) || 0;
