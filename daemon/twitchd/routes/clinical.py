@@ -60,12 +60,12 @@ def add_clinical_routes(app: FastAPI) -> None:
         """Patients (pseudonymous codes) with their visits: each one's sessions listed together."""
         return await run(patients)  # type: ignore[no-any-return]
 
-    @app.get("/api/patients/report", response_class=HTMLResponse, responses={**HTML, **responses(404, 503)})
+    @app.get("/api/patients/report", responses={**HTML, **responses(404, 503)})
     async def visits_report(patient: Patient) -> HTMLResponse:
         """PPT and LTR counts per site over a patient's visits, as a printable page."""
         return HTMLResponse(await run(patient_report, patient))
 
-    @app.get("/api/sessions/{session_id}/report", response_class=HTMLResponse,
+    @app.get("/api/sessions/{session_id}/report",
              responses={**HTML, **responses(404, 503)})
     async def report(session_id: SessionId) -> HTMLResponse:
         """The session report: one self-contained, printable page (the same as ``twitchd report``)."""
