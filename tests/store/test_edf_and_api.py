@@ -108,7 +108,9 @@ def test_the_csv_says_when_each_sample_was_taken_by_the_host_clock(recorded: dic
     unix = csv[:, 4]
     assert np.all(np.diff(unix) > 0)
     span = unix[-1] - unix[0]
-    assert span == pytest.approx((csv[-1, 0] - csv[0, 0]) / 20, rel=0.05)
+    # (The simulator keeps 20x only while the loop keeps up: a read held up past its 50 ms
+    # catch-up cap makes the board slower, never faster, so a busy machine stretches the span.)
+    assert (csv[-1, 0] - csv[0, 0]) / 20 * 0.95 < span < (csv[-1, 0] - csv[0, 0]) / 20 * 1.15
     started = dt.datetime.fromisoformat(recorded["sessions"][0]["started_at"]).timestamp()
     assert started - 1.0 < unix[0] < started + 5.0
 
