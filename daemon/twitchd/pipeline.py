@@ -20,7 +20,7 @@ from twitchd.clock import MASK32, StreamClock, signed32
 from twitchd.errors import ProtocolError, TransportError, TwitchdError
 from twitchd.events import Event
 from twitchd.hub import Hub
-from twitchd.protocol import Command, Data, Hello, Mark, Opcode, SequenceGap, Status, StreamDecoder, encode_frame
+from twitchd.protocol import Command, DataBlock, Hello, Mark, Opcode, SequenceGap, Status, StreamDecoder, encode_frame
 from twitchd.signal.calibration import ChannelMap
 from twitchd.signal.health import ChannelHealth
 from twitchd.signal.detector import PROVISIONAL, Detector
@@ -99,6 +99,14 @@ class SampleSink(Protocol):
     ``host_s`` is when the frame's first sample was taken, on ``time.monotonic()``'s
     clock, mapped from the board's own µs clock (twitchd.clock.StreamClock):
     free of arrival jitter, following the board's drift, increasing.
+    ``counts`` (samples x channels) is one DATA frame's samples; a sink whose
+    class sets ``takes_runs = True`` is called once per *run* instead: the
+    frames of a read whose sample indices follow on, ``counts`` all of their
+    samples and ``sample_index``, ``t0_us`` and ``host_s`` those of its first
+    sample (each later sample is one period after the one before, on the
+    board's clock). A run never spans a gap or a board's reset. Without the
+    attribute a sink is called frame by frame, as sinks written before runs
+    (issue 20) expect.
 
     Optional: ``on_button(name, t_s, device_time_us, button, count)``, a press
     of the board's own button (a MARK frame, docs/protocol.md). ``t_s`` is the
@@ -115,6 +123,35 @@ class SampleSink(Protocol):
                 counts: npt.NDArray[np.uint16], t0_us: int, host_s: float) -> None: ...
 
     def on_event(self, name: str, event: Event) -> None: ...
+
+
+@dataclass(slots=True)
+class Run:
+    """DATA frames whose sample indices follow on, as the pipeline hands them to its sinks.
+
+    Frame k has ``sizes[k]`` samples from raw index ``index[k]``, the board's
+    ``t0_us[k]`` and the host stamp ``host_s[k]`` of its first sample;
+    ``samples`` holds all of them, frame after frame.
+    """
+
+    index: list[int]
+    sizes: list[int]
+    t0_us: list[int]
+    host_s: list[float]
+    samples: npt.NDArray[np.uint16]
+
+    def to(self, sink: SampleSink, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int) -> None:
+        """To one sink: in one call if it takes runs, else frame by frame."""
+        on_run = getattr(sink, "on_run", None)
+        if on_run is not None:
+            on_run(name, info, cmap, origin_raw, self)
+        elif getattr(sink, "takes_runs", False):
+            sink.on_data(name, info, cmap, origin_raw, self.index[0], self.samples, self.t0_us[0], self.host_s[0])
+        else:
+            row = 0
+            for index, n, t0_us, host_s in zip(self.index, self.sizes, self.t0_us, self.host_s):
+                sink.on_data(name, info, cmap, origin_raw, index, self.samples[row:row + n], t0_us, host_s)
+                row += n
 
 
 class Sinks:
@@ -142,6 +179,24 @@ class Sinks:
                 sink.on_data(name, info, cmap, origin_raw, sample_index, counts, t0_us, host_s)
             except Exception:
                 self._failed(name, sink, "a frame")
+
+    def on_run(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, run: Run) -> None:
+        """A run of frames (the pipeline's call): in one call to each sink that takes
+        runs, frame by frame to the others, each frame on its own as ``on_data``."""
+        for sink in self.sinks:
+            if getattr(sink, "on_run", None) is not None or getattr(sink, "takes_runs", False):
+                try:
+                    run.to(sink, name, info, cmap, origin_raw)
+                except Exception:
+                    self._failed(name, sink, "a frame")
+                continue
+            row = 0
+            for index, n, t0_us, host_s in zip(run.index, run.sizes, run.t0_us, run.host_s):
+                try:
+                    sink.on_data(name, info, cmap, origin_raw, index, run.samples[row:row + n], t0_us, host_s)
+                except Exception:
+                    self._failed(name, sink, "a frame")
+                row += n
 
     def on_event(self, name: str, event: Event) -> None:
         for sink in self.sinks:
@@ -180,6 +235,7 @@ class DevicePipeline:
         self._map: ChannelMap | None = None
         self._detector: Detector | None = None
         self._health: ChannelHealth | None = None
+        self._health_pending = 0  # samples the health holds towards its next window
         self._next_index: int | None = None
         # Detector sample index -> samples lost before it, for exact event times.
         self._gaps = GapMap(1.0)
@@ -287,11 +343,15 @@ class DevicePipeline:
 
         The clock fit takes every frame of the read at the read's time: stamping
         each frame as it is decoded would add the decoding of the ones before it.
+        DATA frames come from the decoder as blocks (one per read, unless another
+        frame or a sequence gap came between), and every run of frames whose
+        sample indices follow on goes to the calibration, the detector, the
+        sinks and the screens in one call.
         """
         now = time.monotonic() if arrival is None else arrival
-        for item in self._decoder.feed(data):
-            if isinstance(item, Data):
-                self._on_data(item, now)
+        for item in self._decoder.feed_blocks(data):
+            if type(item) is DataBlock:
+                self._on_block(item, now)
             elif isinstance(item, Hello):
                 self._on_hello(item)
             elif isinstance(item, Status):
@@ -361,6 +421,7 @@ class DevicePipeline:
         raw = hello.channels[channel_map.emg]
         self._health = ChannelHealth(hello.rate_hz, channel_map, (1 << raw.adc_bits) - 1,
                                      cal.saturation_n if cal else None)
+        self._health_pending = 0
         self.info.saturation_n = round(self._health.sat_n, 1)
         self.info.force_calibration = cal.note if cal else (
             "nominal FSR 402 curve: uncalibrated, expect errors of tens of percent (run `twitchd calibrate`)")
@@ -377,34 +438,72 @@ class DevicePipeline:
             self._display, self._display_t0 = [], None
         log.log(logging.DEBUG if same else logging.INFO, "%s: %s %s (%s) at %d Hz", self.name, hello.board, hello.firmware, hello.device_id, hello.rate_hz)
 
-    def _on_data(self, frame: Data, now: float) -> None:
+    def _on_block(self, block: DataBlock, now: float) -> None:
+        """DATA frames, taken as the per-frame rules say: a frame that does not follow on
+        from the last one taken is a gap, an old or repeated frame (dropped), or a
+        rebooted board. Frames that follow on from each other go on as one run."""
         det, cmap = self._detector, self._map
         if det is None or cmap is None:
             return  # samples before the HELLO cannot be scaled; the HELLO was requested
         if self.info.state != "streaming":
             self._set_state("streaming", "")
-        n = frame.samples.shape[0]
-        if self._next_index is not None and frame.sample_index != self._next_index:
-            lost = (frame.sample_index - self._next_index) & MASK32
-            if lost >= 0x80000000:
-                if (self._next_index - frame.sample_index) & MASK32 <= max(self.info.rate_hz, n):
-                    return  # an old or repeated frame: never feed a sample twice
-                self._restarted(frame, now)  # far behind: the board rebooted and counts from 0 again
-            else:
-                self._record_gap(lost, det.samples_seen)
+        index, counts, t0 = block.sample_index.tolist(), block.counts.tolist(), block.t0_us.tolist()
+        frames = len(index)
+        k = row = 0  # frame k's samples start at ``row`` of the block
+        while k < frames:
+            first, n = index[k], counts[k]
+            if self._next_index is not None and first != self._next_index:
+                lost = (first - self._next_index) & MASK32
+                if lost >= 0x80000000:
+                    if (self._next_index - first) & MASK32 <= max(self.info.rate_hz, n):
+                        k, row = k + 1, row + n
+                        continue  # an old or repeated frame: never feed a sample twice
+                    self._restarted(first, n, now)  # far behind: the board rebooted and counts from 0 again
+                else:
+                    self._record_gap(lost, det.samples_seen)
+            end, following = k + 1, (first + n) & MASK32
+            while end < frames and index[end] == following:
+                following = (following + counts[end]) & MASK32
+                end += 1
+            sizes = counts[k:end] if end - k < frames else counts
+            total = sum(sizes)
+            samples = block.samples if total == block.samples.shape[0] else block.samples[row:row + total]
+            self._on_run(samples, index, t0, k, sizes, now)
+            k, row = end, row + total
+
+    def _on_run(self, samples: npt.NDArray[np.uint16], index: list[int], t0: list[int], k: int, sizes: list[int],
+                now: float) -> None:
+        """Frames k, k+1, ... of a block (``sizes`` samples each, ``samples`` in all), each
+        following on from the one before: one call each to the detector and the sinks.
+        What is per frame stays per frame (the clock fit, and the frame boundaries
+        where the health windows and the display traces close), so the outcome is
+        the same as frame by frame."""
+        det, cmap = self._detector, self._map
+        assert det is not None and cmap is not None
+        first = index[k]
         if self._next_index is None:
-            self._origin_raw = frame.sample_index
-        self._next_index = (frame.sample_index + n) & MASK32
+            self._origin_raw = first
+        stamps: list[float] = []
+        times, sink = self._times, self.sink
+        for j, n in enumerate(sizes, k):
+            times.observe(index[j], t0[j], n, now)
+            if sink is not None:
+                # The stamp of each frame's first sample, taken frame by frame as ever
+                # (host_s keeps stamps increasing from call to call).
+                stamps.append(times.host_s(index[j]))
+        total = samples.shape[0]
+        self._next_index = (index[k + len(sizes) - 1] + sizes[-1]) & MASK32
         self._last_data_host = now
-        self._times.observe(frame.sample_index, frame.t0_us, n, now)
-        self.info.samples += n
-        emg, force = cmap.emg_volts(frame.samples), cmap.force_newtons(frame.samples)
-        if self._health is not None and self._health.update(frame.samples):
-            self.info.warnings = self._health.to_json()
-            self.hub.publish_display(self.status_message())
-        if self.sink is not None:
-            self.sink.on_data(self.name, self.info, cmap, self._origin_raw, frame.sample_index, frame.samples,
-                              frame.t0_us, self._times.host_s(frame.sample_index))
+        self.info.samples += total
+        emg, force = cmap.emg_volts(samples), cmap.force_newtons(samples)
+        self._update_health(samples, sizes)
+        if sink is not None:
+            if len(sizes) == 1:  # one frame (a live read, usually): the same call for every kind of sink
+                sink.on_data(self.name, self.info, cmap, self._origin_raw, first, samples, t0[k], stamps[0])
+            else:
+                end = k + len(sizes)
+                Run(index[k:end], sizes, t0[k:end], stamps, samples).to(sink, self.name, self.info, cmap,
+                                                                         self._origin_raw)
         events, filtered = det.process(emg, force)
         if self._marks_waiting:  # presses since the HELLO, placed now that the stream has an origin
             waiting, self._marks_waiting = self._marks_waiting, []
@@ -417,9 +516,31 @@ class DevicePipeline:
                 numbered = self.hub.publish_event(self._gaps.event(event), self.name)
                 if self.sink is not None:
                     self.sink.on_event(self.name, numbered)
-        self._add_display(filtered, force)
+        self._add_display(filtered, force, first, sizes)
 
-    def _restarted(self, frame: Data, now: float) -> None:
+    def _update_health(self, samples: npt.NDArray[np.uint16], sizes: list[int]) -> None:
+        """The run's samples to the channel health, cut where a window closed frame by frame."""
+        health = self._health
+        if health is None:
+            return
+        pending, cut, at = self._health_pending, 0, 0
+        if pending + len(samples) < health.window:  # no window closes in this run
+            health.update(samples)
+            self._health_pending = pending + len(samples)
+            return
+        for n in sizes:
+            at += n
+            pending += n
+            if pending >= health.window:  # ChannelHealth judges a window once it holds this many
+                if health.update(samples[cut:at]):
+                    self.info.warnings = health.to_json()
+                    self.hub.publish_display(self.status_message())
+                cut, pending = at, 0
+        if cut < at:
+            health.update(samples[cut:at])
+        self._health_pending = pending
+
+    def _restarted(self, first: int, n: int, now: float) -> None:
         """The board counts from 0 again (battery swap, reset): stream time goes on.
 
         How long it was away can only be told by the host's clock, so the gap is
@@ -428,11 +549,11 @@ class DevicePipeline:
         assert self._next_index is not None and self._detector is not None
         rate = self.info.rate_hz
         stream_end = (self._next_index - self._origin_raw) & MASK32
-        away = max(0, round((now - self._last_data_host) * rate) - frame.samples.shape[0])
+        away = max(0, round((now - self._last_data_host) * rate) - n)
         log.warning("%s: the sensor restarted its sample count; about %.1f s missing", self.name, away / rate)
         self._record_gap(away, self._detector.samples_seen, reset=True)
-        self._origin_raw = (frame.sample_index - (stream_end + away)) & MASK32
-        self._next_index = frame.sample_index
+        self._origin_raw = (first - (stream_end + away)) & MASK32
+        self._next_index = first
 
     def _flag_onset(self, event: Event) -> None:
         """A provisional flag, so the screen (and the ear) react while the burst is
@@ -452,16 +573,36 @@ class DevicePipeline:
         self.hub.publish_event(gap, self.name)
         self._display, self._display_t0 = [], None  # the trace restarts after the hole
 
-    def _add_display(self, filtered: npt.NDArray[np.float64], force: npt.NDArray[np.float64]) -> None:
+    def _add_display(self, filtered: npt.NDArray[np.float64], force: npt.NDArray[np.float64], first: int,
+                     sizes: list[int]) -> None:
+        """A run's trace (its first sample is raw index ``first``; its frames hold ``sizes``
+        samples), sent in the pieces frame-by-frame feeding would send: one once a
+        frame brings DISPLAY_PERIOD_S or more."""
         rate = self.info.rate_hz
         if self._display_t0 is None:
             # Stream time counts from the first sample seen, like event times (a board
             # that was already running when the daemon started is not at index 0).
-            self._display_t0 = (((self._next_index or 0) - self._origin_raw) & MASK32) / rate - len(filtered) / rate
-        self._display.append(np.stack([filtered, force], axis=1))
+            after = (first + sizes[0]) & MASK32
+            self._display_t0 = ((after - self._origin_raw) & MASK32) / rate - sizes[0] / rate
         pending = sum(len(b) for b in self._display)
-        if pending < DISPLAY_PERIOD_S * rate:
+        if pending + len(filtered) < DISPLAY_PERIOD_S * rate:  # no trace goes out in this run
+            self._display.append(np.stack([filtered, force], axis=1))
             return
+        cut, at = 0, 0
+        for n in sizes:
+            at += n
+            pending += n
+            if pending >= DISPLAY_PERIOD_S * rate:
+                self._display.append(np.stack([filtered[cut:at], force[cut:at]], axis=1))
+                cut = at
+                self._publish_trace()
+                pending = sum(len(b) for b in self._display)
+        if cut < at:
+            self._display.append(np.stack([filtered[cut:at], force[cut:at]], axis=1))
+
+    def _publish_trace(self) -> None:
+        rate = self.info.rate_hz
+        assert self._display_t0 is not None
         block = np.concatenate(self._display)
         step = max(1, rate // DISPLAY_RATE_HZ)
         whole = len(block) // step * step

@@ -5,14 +5,20 @@
     .venv/bin/python tests/fuzz/fuzz_decoder.py CRASH_FILE          # replay one input
 
 Each input is a byte stream as a serial port or BLE link might deliver it. It
-goes through StreamDecoder.feed() whole, in pieces of random sizes (seeded by
-the input, so every run of an input is the same) and, when short, one byte at
-a time, and every run is checked against a plain-Python reference decoder that
-follows docs/protocol.md piece by piece:
+goes through StreamDecoder.feed_blocks() whole, in pieces of random sizes
+(seeded by the input, so every run of an input is the same) and, when short,
+one byte at a time, and every run is checked against a plain-Python reference
+decoder that follows docs/protocol.md piece by piece, and against the
+per-frame decoder from before issue 20 (twitchd.protocol.perframe):
 
-- feed() never raises, and parse_frame() raises nothing but ProtocolError;
-- the frames, sequence gaps and every counter in DecoderStats are the same
-  however the stream is split into reads, and the same as the reference's;
+- feed_blocks() never raises, and parse_frame() raises nothing but ProtocolError;
+- its DataBlocks, one Data per frame, and the other frames and sequence gaps
+  in their order, are the frames and gaps of the reference and of the
+  per-frame decoder, however the stream is split into reads; every counter in
+  DecoderStats is the reference's, and every counter and last_error the
+  per-frame decoder's;
+- a block holds frames that nothing came between: consecutive seqs, one
+  channel count, each frame's samples right after the previous one's;
 - the same holds for the input with every piece's CRC recomputed, so that
   mutated frames get past the CRC to the parser;
 - every frame re-encodes to the exact body it was decoded from, and to wire
@@ -74,7 +80,8 @@ if __name__ == "__main__":
 
 from twitchd.errors import ProtocolError  # noqa: E402
 from twitchd.protocol.decoder import SequenceGap, StreamDecoder  # noqa: E402
-from twitchd.protocol.frames import Hello, Status, encode_frame, frame_body, parse_frame  # noqa: E402
+from twitchd.protocol.frames import DataBlock, Hello, Status, encode_frame, frame_body, parse_frame  # noqa: E402
+from twitchd.protocol.perframe import PerFrameDecoder  # noqa: E402
 from twitchd.protocol.framing import MAX_ENCODED, cobs_encode, crc16  # noqa: E402
 from twitchd.protocol.reference import cobs_decode  # noqa: E402
 
@@ -183,6 +190,21 @@ def check_frame(frame: object, piece: bytes, body: bytes, stream: bytes) -> None
             raise Mismatch(f"{frame!r} re-encodes to wire bytes {wire.hex()} not in the input")
 
 
+def check_block(block: DataBlock) -> None:
+    """What a DataBlock promises: frames nothing came between, laid out one after another."""
+    n = len(block)
+    arrays = (block.seq, block.sample_index, block.t0_us, block.starts, block.counts)
+    if n < 1 or any(a.shape != (n,) for a in arrays) or block.samples.ndim != 2:
+        raise Mismatch(f"block of {n} frames with arrays {[a.shape for a in arrays]}, samples {block.samples.shape}")
+    seq = block.seq.astype(int)
+    if (seq[1:] != (seq[:-1] + 1) & 0xFFFF).any():
+        raise Mismatch(f"a gap inside a block: seqs {seq.tolist()}")
+    counts = block.counts
+    if (counts < 1).any() or block.starts[0] != 0 or (block.starts[1:] != block.starts[:-1] + counts[:-1]).any() \
+            or block.starts[-1] + counts[-1] != block.samples.shape[0]:
+        raise Mismatch(f"block rows: starts {block.starts.tolist()}, counts {counts.tolist()}, {block.samples.shape}")
+
+
 def check_stream(stream: bytes) -> None:
     want, want_stats, sources = reference(stream)
     if len(sources) != sum(1 for x in want if not isinstance(x, SequenceGap)):
@@ -191,16 +213,27 @@ def check_stream(stream: bytes) -> None:
     for frame, (piece, body) in zip(frames, sources):
         check_frame(frame, piece, body, stream)
     for reads in chunkings(stream):
-        decoder = StreamDecoder()
+        decoder, old = StreamDecoder(), PerFrameDecoder()
         got: list[object] = []
+        was: list[object] = []
         for read in reads:
-            got += decoder.feed(read)
+            for item in decoder.feed_blocks(read):
+                if isinstance(item, DataBlock):
+                    check_block(item)
+                    got += item.frames()
+                else:
+                    got.append(item)
+            was += old.feed(read)
         sizes = [len(r) for r in reads][:40]
         if got != want:
             raise Mismatch(f"reads of {sizes}...: decoded {got!r}\n  reference {want!r}")
+        if was != got:
+            raise Mismatch(f"reads of {sizes}...: the per-frame decoder gave {was!r}\n  the block decoder {got!r}")
         stats = counters(decoder.stats)
         if stats != want_stats:
             raise Mismatch(f"reads of {sizes}...: stats {stats}\n  reference {want_stats}")
+        if asdict(old.stats) != asdict(decoder.stats):
+            raise Mismatch(f"reads of {sizes}...: stats {asdict(decoder.stats)}\n  per-frame {asdict(old.stats)}")
         gaps = [x for x in got if isinstance(x, SequenceGap)]
         for k, item in enumerate(got):
             if isinstance(item, SequenceGap):

@@ -11,6 +11,7 @@ from twitchd.protocol.frames import (
     ChannelInfo,
     Command,
     Data,
+    DataBlock,
     Frame,
     FrameType,
     Hello,
@@ -23,7 +24,7 @@ from twitchd.protocol.frames import (
 )
 
 __all__ = [
-    "Ack", "AckCode", "ChannelInfo", "Command", "Data", "DecoderStats", "Frame",
+    "Ack", "AckCode", "ChannelInfo", "Command", "Data", "DataBlock", "DecoderStats", "Frame",
     "FrameType", "Hello", "Mark", "Opcode", "Pong", "SequenceGap", "Status", "StreamDecoder",
     "encode_frame", "parse_frame",
 ]

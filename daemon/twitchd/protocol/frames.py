@@ -97,6 +97,52 @@ class Data:
         )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class DataBlock:
+    """Consecutive DATA frames of one read as arrays, not objects (issue 20).
+
+    Frame ``k`` is ``Data(seq[k], sample_index[k], t0_us[k],
+    samples[starts[k]:starts[k] + counts[k]])``. The frames' samples follow
+    one another in ``samples`` (rows: samples, columns: channels), so a run of
+    frames whose sample indices follow on is one slice. In the decoder's
+    output nothing came between the frames of a block: no other frame, no
+    sequence gap (a gap starts a new block), and all of them have the same
+    number of channels. The arrays are the block's own (never reused by the
+    decoder), so they may be kept.
+    """
+
+    seq: npt.NDArray[np.uint16]
+    sample_index: npt.NDArray[np.uint32]
+    t0_us: npt.NDArray[np.uint32]
+    starts: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.int64]
+    samples: npt.NDArray[np.uint16] = field(repr=False)
+
+    def __len__(self) -> int:
+        return int(self.seq.shape[0])
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+    def frame(self, k: int) -> Data:
+        start = int(self.starts[k])
+        return Data(int(self.seq[k]), int(self.sample_index[k]), int(self.t0_us[k]),
+                    self.samples[start:start + int(self.counts[k])])
+
+    def frames(self) -> list[Data]:
+        """The block as the per-frame decoder returns it: one Data per frame."""
+        samples = self.samples
+        return [Data(q, i, t, samples[s:s + c]) for q, i, t, s, c in zip(
+            self.seq.tolist(), self.sample_index.tolist(), self.t0_us.tolist(),
+            self.starts.tolist(), self.counts.tolist())]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DataBlock) and all(
+            np.array_equal(getattr(self, k), getattr(other, k))
+            for k in ("seq", "sample_index", "t0_us", "starts", "counts", "samples"))
+
+
 @dataclass(frozen=True, slots=True)
 class Status:
     """Device health, sent once a second: samples lost before they could be sent."""

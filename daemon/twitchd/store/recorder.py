@@ -90,6 +90,10 @@ def _describe(exc: BaseException, path: Path) -> str:
 class Recorder:
     """One recording at a time, into the database in ``data_dir``."""
 
+    #: Frames of one read come as one run (twitchd.pipeline.SampleSink): a block of samples is
+    #: placed by its first index like a frame, and chunks are cut at gaps, not at frames.
+    takes_runs = True
+
     def __init__(self, data_dir: Path | None, queue_frames: int = QUEUE_FRAMES, commit_s: float = COMMIT_S) -> None:
         self.data_dir = data_dir
         self.path = database_path(data_dir)
