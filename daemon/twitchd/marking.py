@@ -17,7 +17,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from twitchd.errors import ReviewError, StoreError
@@ -54,7 +54,6 @@ class PptSeries:
     calibration: str
     trials: int = TRIALS_PER_SITE
     done: int = 0
-    results: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"series": self.number, "site": self.site.to_json(), "device": self.device, "trials": self.trials,
@@ -75,7 +74,8 @@ def calibration_state(book: CalibrationBook, device_id: str, now: dt.datetime | 
 
 
 class MarkDesk:
-    """Takes marks and site changes; a pipeline sink for the board's button (``on_button``)."""
+    """Takes marks and site changes; a pipeline sink for the board's button only (``on_button``:
+    twitchd.pipeline.Sinks calls it for nothing else)."""
 
     def __init__(self, recorder: Recorder, hub: Hub, lsl: Callable[[], LslOutlets | None],
                  force_device: Callable[[str | None], ForceDevice | None] = lambda name: None,
@@ -169,13 +169,6 @@ class MarkDesk:
             self._announce(mark)
         except Exception:  # a mark must never take acquisition down
             log.exception("%s: could not take the board's press", name)
-
-    # A sink sees every frame and event; the desk wants only the button.
-    def on_data(self, *args: object) -> None:
-        pass
-
-    def on_event(self, *args: object) -> None:
-        pass
 
     def set_site(self, site: Site) -> float | None:
         t_s = self.recorder.set_site(site)

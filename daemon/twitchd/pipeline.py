@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -140,6 +141,13 @@ class Run:
     host_s: list[float]
     samples: npt.NDArray[np.uint16]
 
+    def frames(self) -> Iterator[tuple[int, npt.NDArray[np.uint16], int, float]]:
+        """``(index, counts, t0_us, host_s)`` frame by frame, for sinks that take frames."""
+        row = 0
+        for index, n, t0_us, host_s in zip(self.index, self.sizes, self.t0_us, self.host_s, strict=True):
+            yield index, self.samples[row:row + n], t0_us, host_s
+            row += n
+
     def to(self, sink: SampleSink, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int) -> None:
         """To one sink: in one call if it takes runs, else frame by frame."""
         on_run = getattr(sink, "on_run", None)
@@ -148,33 +156,46 @@ class Run:
         elif getattr(sink, "takes_runs", False):
             sink.on_data(name, info, cmap, origin_raw, self.index[0], self.samples, self.t0_us[0], self.host_s[0])
         else:
-            row = 0
-            for index, n, t0_us, host_s in zip(self.index, self.sizes, self.t0_us, self.host_s):
-                sink.on_data(name, info, cmap, origin_raw, index, self.samples[row:row + n], t0_us, host_s)
-                row += n
+            for index, counts, t0_us, host_s in self.frames():
+                sink.on_data(name, info, cmap, origin_raw, index, counts, t0_us, host_s)
+
+
+def _takes_runs(sink: object) -> bool:
+    return getattr(sink, "on_run", None) is not None or bool(getattr(sink, "takes_runs", False))
 
 
 class Sinks:
-    """Several sinks behind the pipeline's one ``sink`` (the recorder, LSL output, ...).
+    """Several sinks behind the pipeline's one ``sink`` (the recorder, LSL output, the mark desk, ...).
 
-    The set is a tuple replaced whole, so a sink can be added or removed from
-    another thread while a pipeline is calling the others. A sink that raises
-    is logged and skipped: a consumer's bug must not stop acquisition.
+    A sink has any of ``on_data`` (with or without ``takes_runs``), ``on_event``
+    and ``on_button``; which sink wants what is worked out when the set
+    changes, not on every frame. The roles are one tuple replaced whole, so a
+    sink can be added or removed from another thread while a pipeline is
+    calling the others. A sink that raises is logged and skipped: a
+    consumer's bug must not stop acquisition.
     """
 
-    def __init__(self, *sinks: SampleSink) -> None:
-        self.sinks: tuple[SampleSink, ...] = sinks
+    def __init__(self, *sinks: object) -> None:
         self._reported: set[int] = set()
+        self._set(sinks)
 
-    def add(self, sink: SampleSink) -> None:
-        self.sinks = (*self.sinks, sink)
+    def _set(self, sinks: tuple[object, ...]) -> None:
+        data = tuple(s for s in sinks if hasattr(s, "on_data") or hasattr(s, "on_run"))
+        self._roles: tuple[tuple[Any, ...], ...] = (
+            tuple(s for s in data if not _takes_runs(s)), tuple(s for s in data if _takes_runs(s)),
+            tuple(s for s in sinks if hasattr(s, "on_event")), tuple(s for s in sinks if hasattr(s, "on_button")))
+        self.sinks = sinks
 
-    def remove(self, sink: SampleSink) -> None:
-        self.sinks = tuple(s for s in self.sinks if s is not sink)
+    def add(self, sink: object) -> None:
+        self._set((*self.sinks, sink))
+
+    def remove(self, sink: object) -> None:
+        self._set(tuple(s for s in self.sinks if s is not sink))
 
     def on_data(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, sample_index: int,
                 counts: npt.NDArray[np.uint16], t0_us: int, host_s: float) -> None:
-        for sink in self.sinks:
+        frames, runs, _, _ = self._roles
+        for sink in (*frames, *runs):  # one frame is a run of one
             try:
                 sink.on_data(name, info, cmap, origin_raw, sample_index, counts, t0_us, host_s)
             except Exception:
@@ -183,39 +204,34 @@ class Sinks:
     def on_run(self, name: str, info: DeviceInfo, cmap: ChannelMap, origin_raw: int, run: Run) -> None:
         """A run of frames (the pipeline's call): in one call to each sink that takes
         runs, frame by frame to the others, each frame on its own as ``on_data``."""
-        for sink in self.sinks:
-            if getattr(sink, "on_run", None) is not None or getattr(sink, "takes_runs", False):
+        frames, runs, _, _ = self._roles
+        for sink in runs:
+            try:
+                run.to(sink, name, info, cmap, origin_raw)
+            except Exception:
+                self._failed(name, sink, "a frame")
+        for sink in frames:
+            for index, counts, t0_us, host_s in run.frames():
                 try:
-                    run.to(sink, name, info, cmap, origin_raw)
+                    sink.on_data(name, info, cmap, origin_raw, index, counts, t0_us, host_s)
                 except Exception:
                     self._failed(name, sink, "a frame")
-                continue
-            row = 0
-            for index, n, t0_us, host_s in zip(run.index, run.sizes, run.t0_us, run.host_s):
-                try:
-                    sink.on_data(name, info, cmap, origin_raw, index, run.samples[row:row + n], t0_us, host_s)
-                except Exception:
-                    self._failed(name, sink, "a frame")
-                row += n
 
     def on_event(self, name: str, event: Event) -> None:
-        for sink in self.sinks:
+        for sink in self._roles[2]:
             try:
                 sink.on_event(name, event)
             except Exception:
                 self._failed(name, sink, "an event")
 
     def on_button(self, name: str, t_s: float, device_time_us: int, button: int, count: int) -> None:
-        for sink in self.sinks:
-            hook = getattr(sink, "on_button", None)
-            if hook is None:
-                continue  # optional: a sink that has no use for presses
+        for sink in self._roles[3]:
             try:
-                hook(name, t_s, device_time_us, button, count)
+                sink.on_button(name, t_s, device_time_us, button, count)
             except Exception:
                 self._failed(name, sink, "a button press")
 
-    def _failed(self, name: str, sink: SampleSink, what: str) -> None:
+    def _failed(self, name: str, sink: object, what: str) -> None:
         """The first failure of each sink is logged with its traceback; later ones would flood the log."""
         if id(sink) not in self._reported:
             self._reported.add(id(sink))
