@@ -307,16 +307,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def _detector_overrides(pairs: list[str] | None) -> dict[str, float]:
     """``--detector name=value`` pairs; names and ranges are checked by DetectorParams."""
-    out: dict[str, float] = {}
-    for pair in pairs or []:
-        name, sep, value = pair.partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise ConfigError(f"--detector wants name=number, got {pair!r}")
-    return out
+    from twitchd.signal.params import parse_overrides
+
+    return parse_overrides(pairs or [], "--detector")
 
 
 def _positive(text: str) -> float:

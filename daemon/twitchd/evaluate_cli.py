@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twitchd.agreement import WINDOW_S, Agreement
-from twitchd.errors import ConfigError, ReviewError
+from twitchd.errors import ReviewError
 from twitchd.evaluate import AGAINST, Evaluation, evaluate_session, format_table, pooled, table_rows
 from twitchd.store.sessions import SessionStore
 
@@ -62,18 +62,11 @@ def add_evaluate_command(sub: Any) -> None:
 
 
 def _redetect_params(text: str) -> Any:
-    from twitchd.signal.params import DetectorParams
+    """``--redetect name=value,name=value``: the detector's settings for the re-run."""
+    from twitchd.signal.params import DetectorParams, parse_overrides
 
-    changes: dict[str, float] = {}
-    for pair in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, value = pair.partition("=")
-        try:
-            changes[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise ConfigError(f"--redetect wants name=value,name=value; got {pair!r}")
-    return DetectorParams().updated(**changes)
+    return DetectorParams().updated(**parse_overrides(filter(None, (p.strip() for p in text.split(","))),
+                                                      "--redetect"))
 
 
 def _redetected(store: SessionStore, session_id: int, params: Any) -> list[dict[str, Any]]:

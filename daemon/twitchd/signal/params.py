@@ -8,6 +8,7 @@ per-sample array the numba kernel reads.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -219,3 +220,18 @@ def kernel_params(p: DetectorParams, rate_hz: float) -> npt.NDArray[np.float64]:
     k[P_BUMP_PINV:P_BUMP_PINV + BUMP_TERMS * w] = pinv.reshape(-1)
     k[P_BUMP_X:P_BUMP_X + w * BUMP_TERMS] = x.reshape(-1)
     return k
+
+
+def parse_overrides(pairs: Iterable[str], option: str) -> dict[str, float]:
+    """``name=value`` pairs from the command line (``--detector``, ``--redetect``); names and
+    ranges are checked by ``DetectorParams.updated``."""
+    out: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"{option} wants name=value with a number, got {pair!r}")
+    return out

@@ -10,18 +10,20 @@ scored (twitchd.evaluate), and labelled data for the next detector.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from twitchd.errors import ConfigError, EventNotFoundError, ReviewError, SessionNotFoundError, StoreError
 from twitchd.events import KINDS
-from twitchd.marks import SiteTimeline, clean_text
+from twitchd.marks import SiteTimeline, check_mark, clean_text
 from twitchd.store.schema import connect
 
 ACTIONS = ("accept", "reject", "relabel", "add")
@@ -86,18 +88,32 @@ def _check(c: CorrectionIn) -> CorrectionIn:
     return CorrectionIn(c.action, author, c.event_id, c.added_id, c.kind, None, None, note)
 
 
-def add_correction(data_dir: Path | None, session_id: int, correction: CorrectionIn) -> dict[str, Any]:
-    """Store one correction; the stored row. SessionNotFoundError, EventNotFoundError or ReviewError first."""
-    c = _check(correction)
+@contextlib.contextmanager
+def _session_write(data_dir: Path | None, session_id: int) -> Iterator[sqlite3.Connection]:
+    """One write transaction on an existing session: SessionNotFoundError if there is none, and
+    nothing written when the body raises (the API refuses a request and leaves the store as it was)."""
     try:
         db = connect(data_dir, create=False)
     except StoreError as exc:
         raise SessionNotFoundError(f"no session {session_id}: {exc}") from exc
     try:
         db.execute("BEGIN IMMEDIATE")
-        row = db.execute("SELECT ended_at FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        if row is None:
+        if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
             raise SessionNotFoundError(f"no session {session_id}")
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    finally:
+        db.close()
+
+
+def add_correction(data_dir: Path | None, session_id: int, correction: CorrectionIn) -> dict[str, Any]:
+    """Store one correction; the stored row. SessionNotFoundError, EventNotFoundError or ReviewError first."""
+    c = _check(correction)
+    with _session_write(data_dir, session_id) as db:
         replaces = None
         if c.event_id is not None:
             if db.execute("SELECT 1 FROM events WHERE id = ? AND session_id = ? AND kind != 'gap'",
@@ -119,13 +135,6 @@ def add_correction(data_dir: Path | None, session_id: int, correction: Correctio
             " replaces, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (session_id, c.action, c.event_id, c.added_id, c.kind, c.onset_s, c.end_s, c.author, created, replaces,
              c.note))
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    finally:
-        db.close()
     return {"id": int(cur.lastrowid or 0), "action": c.action, "event_id": c.event_id, "added_id": c.added_id,
             "kind": c.kind, "onset_s": c.onset_s, "end_s": c.end_s, "author": c.author, "created_at": created,
             "replaces": replaces, "note": c.note}
@@ -133,40 +142,25 @@ def add_correction(data_dir: Path | None, session_id: int, correction: Correctio
 
 def add_mark(data_dir: Path | None, session_id: int, t_s: float, kind: str, text: str) -> dict[str, Any]:
     """A mark added afterwards (from a paper note, say), with ``source`` "review" and the site of its time."""
-    from twitchd.marks import check_mark
-
     try:
         text = check_mark(kind, text, "review")
     except ConfigError as exc:
         raise ReviewError(str(exc)) from exc
     if not math.isfinite(t_s) or t_s < 0:
         raise ReviewError("t_s is the mark's time in session seconds, 0 or more")
-    try:
-        db = connect(data_dir, create=False)
-    except StoreError as exc:
-        raise SessionNotFoundError(f"no session {session_id}: {exc}") from exc
-    try:
-        db.execute("BEGIN IMMEDIATE")
-        if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-            raise SessionNotFoundError(f"no session {session_id}")
+    with _session_write(data_dir, session_id) as db:
         duration = _duration(db, session_id)
         if t_s > duration:
             raise ReviewError(f"t_s {t_s:g} is after the session's end ({duration:.3f} s)")
         site = db.execute("SELECT muscle, side, point FROM sites WHERE session_id = ? AND t_s <= ?"
                           " ORDER BY t_s DESC, id DESC LIMIT 1", (session_id, t_s)).fetchone()
-        site_json = json.dumps({"muscle": site[0], "side": site[1], "point": site[2]}) if site and site[0] else None
+        at = {"muscle": site[0], "side": site[1], "point": site[2]} if site and site[0] else None
         db.execute("INSERT INTO markers (session_id, t_s, host_time, label, kind, source, site)"
-                   " VALUES (?, ?, ?, ?, ?, 'review', ?)", (session_id, t_s, time.time(), text, kind, site_json))
+                   " VALUES (?, ?, ?, ?, ?, 'review', ?)",
+                   (session_id, t_s, time.time(), text, kind, None if at is None else json.dumps(at)))
         number = db.execute("SELECT count(*) FROM markers WHERE session_id = ?", (session_id,)).fetchone()[0]
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    finally:
-        db.close()
     return {"id": int(number), "session_id": session_id, "t_s": t_s, "kind": kind, "text": text, "source": "review",
-            "site": None if site_json is None else json.loads(site_json)}
+            "site": at}
 
 
 def _latest(db: sqlite3.Connection, session_id: int, column: str, target: int) -> int | None:
