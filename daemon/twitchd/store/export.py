@@ -91,21 +91,34 @@ def _site(site: dict[str, str] | None) -> str:
     return " ".join(v for v in (site or {}).values() if v)
 
 
+def placed_corrections(events: list[dict[str, Any]],
+                       corrections: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each correction with where it sits on the time axis: ``(correction, what it judges)``.
+
+    An added event sits where it was added; any other correction at the event
+    (detector's or added) it judges. Corrections of another device's events
+    are left out.
+    """
+    by_id = {e["id"]: e for e in events}
+    added = {c["id"]: c for c in corrections if c["action"] == "add"}
+    out = []
+    for c in corrections:
+        target = c if c["action"] == "add" else (
+            by_id.get(c["event_id"]) if c["event_id"] is not None else added.get(c["added_id"]))
+        if target is not None:
+            out.append((c, target))
+    return out
+
+
 def timeline_rows(store: SessionStore, session_id: int, device: str) -> list[dict[str, object]]:
     """Detector events, marks, corrections and gaps of one device's session, by onset."""
     events = store.events(session_id, device)
-    onsets = {e["id"]: e for e in events}
     rows: list[dict[str, object]] = [{**e, "site": _site(e["site"])} for e in events]
     rows += [{"kind": "mark", "onset_s": m["t_s"], "end_s": m["t_s"], "id": m["id"], "label": m["text"],
               "mark": m["kind"], "source": m["source"], "site": _site(m["site"])} for m in store.markers(session_id)]
-    added = {c["id"]: c for c in store.corrections(session_id) if c["action"] == "add"}
-    for c in store.corrections(session_id):
-        target = onsets.get(c["event_id"]) if c["event_id"] is not None else added.get(c["added_id"])
-        at = c["onset_s"] if c["action"] == "add" else (target or {}).get("onset_s")
-        end = c["end_s"] if c["action"] == "add" else (target or {}).get("end_s")
-        if at is None:
-            continue  # a correction of another device's event
-        rows.append({"kind": "correction", "onset_s": at, "end_s": end, "id": c["id"], "action": c["action"],
+    for c, target in placed_corrections(events, store.corrections(session_id)):
+        rows.append({"kind": "correction", "onset_s": target["onset_s"], "end_s": target["end_s"], "id": c["id"],
+                     "action": c["action"],
                      "event_id": c["event_id"], "added_id": c["added_id"], "new_kind": c["kind"],
                      "author": c["author"], "created_at": c["created_at"], "replaces": c["replaces"],
                      "label": c["note"]})
@@ -140,18 +153,10 @@ def edf_annotations(store: SessionStore, session_id: int, device: str) -> list[t
         out.append((max(0.0, e["onset_s"]), max(0.0, e["end_s"] - e["onset_s"]), e["kind"]))
     for m in store.markers(session_id):
         out.append((max(0.0, m["t_s"]), -1, f"mark: {m['kind']}" + (f": {m['text']}" if m["text"] else "")))
-    by_id = {e["id"]: e for e in events}
-    added = {c["id"]: c for c in store.corrections(session_id) if c["action"] == "add"}
-    for c in store.corrections(session_id):
-        target = by_id.get(c["event_id"]) if c["event_id"] is not None else added.get(c["added_id"])
-        if c["action"] == "add":
-            onset, end, what = c["onset_s"], c["end_s"], f"add {c['kind']}"
-        elif target is not None:
-            old = target["kind"]
-            onset, end = target["onset_s"], target["end_s"]
-            what = f"relabel {old} as {c['kind']}" if c["action"] == "relabel" else f"{c['action']} {old}"
-        else:
-            continue
+    for c, target in placed_corrections(events, store.corrections(session_id)):
+        old = target["kind"]
+        what = {"add": f"add {old}", "relabel": f"relabel {old} as {c['kind']}"}.get(c["action"], f"{c['action']} {old}")
+        onset, end = target["onset_s"], target["end_s"]
         out.append((max(0.0, onset), max(0.0, end - onset), f"review: {what} ({c['author']})"))
     for s in store.sites(session_id):
         label = " ".join(v for v in (s["muscle"], s["side"], s["point"]) if v) or "none"
