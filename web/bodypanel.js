@@ -9,16 +9,10 @@ import { BodyChart } from "./bodychart.js";
 import { habituationPlot } from "./habituation.js";
 import { siteLabel } from "./kinds.js";
 import { QUIET_PRESSES } from "./sitestats.js";
+import { el } from "./dom.js";
 
 const STATUS_TEXT = { "no response": "no response yet", responding: "responding", quieted: "quieted" };
 const n1 = (v) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(1) : "–");
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 export class BodyPanel {
   /** root: the drawer; sites: the SitePicker (current site, choose()). */

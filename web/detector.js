@@ -2,13 +2,7 @@
 // reason for its default; Apply sends only what changed, Reset restores defaults.
 
 import { del, get, put } from "./api.js";
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
+import { el } from "./dom.js";
 
 // Parameter names read better with their unit spelled out.
 const UNIT = [["_hz", "Hz"], ["_n_per_s", "N/s"], ["_n", "N"], ["_s", "s"]];

@@ -4,15 +4,9 @@
 
 import { ApiError, del, get, post, put } from "./api.js";
 import { BAD_STATES, rssiText, stateText } from "./status.js";
+import { el } from "./dom.js";
 
 const num = (v) => (typeof v === "number" ? v.toLocaleString("en-US") : "–");
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 function button(text, testid, onClick) {
   const b = el("button", "small", text);

@@ -4,13 +4,7 @@
 
 import { Traces } from "./traces.js";
 import { BAD_STATES, stateText, warningsOf } from "./status.js";
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
+import { el } from "./dom.js";
 
 /** What each line is, in words beside a sample of it (colour is never the only cue). */
 export function legend() {

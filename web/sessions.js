@@ -13,13 +13,7 @@ import { ReviewControls, reviewRow, reviewRows } from "./review.js";
 import { fetchAgreement, renderAgreementTable } from "./agreement.js";
 import { fetchPatients, fetchVisits, fillPatientFilter, groupByPatient, patientHeading } from "./patients.js";
 import { asReportLink, reportUrl } from "./reports.js";
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
+import { el } from "./dom.js";
 
 const when = (iso) => {
   const d = new Date(iso);
