@@ -14,7 +14,6 @@ missing (no events, no calibration, no sites) the report says so.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import xml.etree.ElementTree as ET
 from html import escape
 from typing import Any
@@ -181,8 +180,7 @@ def _agreement(store: SessionStore, session_id: int) -> str:
 
 
 def _settings(store: SessionStore, session_id: int) -> str:
-    row = store.db.execute("SELECT detector_params FROM sessions WHERE id = ?", (session_id,)).fetchone()
-    history = json.loads(row[0]) if row and row[0] else []
+    history = store.detector_params(session_id)
     if not history or not history[0][1]:
         return '<p class="muted">This session was recorded before twitchd kept its detector settings.</p>'
     defaults = DetectorParams().as_dict()

@@ -30,10 +30,12 @@ def _site(data: dict[str, Any] | None) -> Site:
     return Site.from_json(data) if data else NO_SITE
 
 
-def ppt_readings(store: SessionStore, session_id: int) -> list[dict[str, Any]]:
-    """Every PPT trial with its threshold and ramp read off the stored force."""
+def ppt_readings(store: SessionStore, session_id: int, at_s: float | None = None) -> list[dict[str, Any]]:
+    """Every PPT trial (or only the one pressed at ``at_s``, to a millisecond) with its threshold
+    and ramp read off the stored force."""
     rows = store.db.execute("SELECT id, series, t_s, source, device, device_time_us, site, calibration FROM ppt_trials"
-                            " WHERE session_id = ? ORDER BY t_s, id", (session_id,)).fetchall()
+                            " WHERE session_id = ? AND (? IS NULL OR abs(t_s - ?) < 1e-3) ORDER BY t_s, id",
+                            (session_id, at_s, at_s)).fetchall()
     out = []
     for trial_id, series, t_s, source, device, device_us, site, calibration in rows:
         dev = store.device(session_id, device) if device else store.device(session_id)
@@ -63,7 +65,7 @@ def ppt_readings(store: SessionStore, session_id: int) -> list[dict[str, Any]]:
 
 def ppt_reading_at(store: SessionStore, session_id: int, t_s: float) -> dict[str, Any] | None:
     """The stored trial whose press is at ``t_s`` (to a millisecond), read off the force."""
-    found = [t for t in ppt_readings(store, session_id) if abs(t["t_s"] - t_s) < 1e-3]
+    found = ppt_readings(store, session_id, t_s)  # only that trial's force is read
     return found[0] if found else None
 
 

@@ -206,6 +206,13 @@ class SessionStore:
         rows = self.sites(session_id)
         return SiteTimeline([r["t_s"] for r in rows], [Site(r["muscle"], r["side"], r["point"]) for r in rows])
 
+    def detector_params(self, session_id: int) -> list[tuple[float, dict[str, float]]]:
+        """The detector settings the session ran with: ``(t_s, settings)`` from the start, then each change
+        (empty for a session recorded before twitchd kept them)."""
+        self.summary_exists(session_id)
+        row = self.db.execute("SELECT detector_params FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return [(float(t), dict(p)) for t, p in json.loads(row[0] or "[]")]
+
     def corrections(self, session_id: int) -> list[dict[str, Any]]:
         """Review corrections in the order they were made (twitchd.store.review)."""
         self.summary_exists(session_id)
