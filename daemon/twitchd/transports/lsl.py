@@ -168,16 +168,17 @@ class LslTransport(Transport):
         for item in self._commands.feed(data):
             if not isinstance(item, Command):
                 continue
-            if item.opcode == Opcode.HELLO and self._hello is not None:
-                self._send(self._hello)
+            if item.opcode == Opcode.HELLO:
+                if self._hello is not None:
+                    self._send(self._hello)
             elif item.opcode == Opcode.START:
                 self._streaming = True
                 self._send(Ack(self._seq, item.opcode, AckCode.OK))
             elif item.opcode == Opcode.STOP:
                 self._streaming = False
                 self._send(Ack(self._seq, item.opcode, AckCode.OK))
-            elif item.opcode in (Opcode.PING, Opcode.HELLO):
-                pass  # PING answers carry a device clock this link does not have; the pipeline does not need them
+            elif item.opcode == Opcode.PING:
+                pass  # a PONG carries a device clock this link does not have; the pipeline does not need one
             else:
                 self._send(Ack(self._seq, item.opcode, AckCode.UNKNOWN_OPCODE))
 
