@@ -83,8 +83,10 @@ def test_tonic_guarding_under_a_steady_press_raises_no_ltr_and_a_real_ltr_in_it_
     assert [(e.kind, round(e.onset_s, 1)) for e in events if e.kind != "contraction"] == [("ltr", 16.0)], events
     assert [round(e.onset_s, 1) for e in events if e.kind == "contraction"] in ([], [3.1]), events
     without = detect_offline(emg, force, RATE, DetectorParams(background_onset_ratio=0.0, background_offset_ratio=0.0))
-    # What the background prevents: one 18 s "contraction" that swallows the LTR.
-    assert [e.kind for e in without] == ["contraction", "press"], without
+    # What the background prevents: a 13 s "contraction" that swallows the LTR (the
+    # LTR's own peak ends it, and the guarding after it is a second contraction).
+    assert [e.kind for e in without if e.kind != "press"] == ["contraction", "contraction"], without
+    assert without[0].onset_s < 16.0 < without[0].end_s, without
 
 
 def test_one_motor_unit_potential_under_the_thumb_is_not_an_ltr() -> None:
@@ -93,3 +95,19 @@ def test_one_motor_unit_potential_under_the_thumb_is_not_an_ltr() -> None:
     force[RATE:5 * RATE] = 10.0
     muap(emg, 3 * RATE, 0.01)  # 50 uV at the skin: a typical surface unit
     assert [e.kind for e in detect_offline(emg, force, RATE)] == ["press"]
+
+
+def test_the_low_firing_after_a_strong_twitch_is_neither_its_tail_nor_a_second_twitch() -> None:
+    """Real thumbs keep a few units firing for seconds after a burst, 10-30x the
+    noise but thousands of times below the burst: the twitch ends where the
+    burst does, and the firing after it raises nothing."""
+    emg = quiet(8.0)
+    burst(emg, 2.0, 0.2, volts=0.2)
+    tonic(emg, 2.25, 4.5, units=4, volts=0.003)
+    events = detect_offline(emg, np.zeros_like(emg), RATE)
+    assert [e.kind for e in events] == ["twitch"], events
+    assert abs(events[0].onset_s - 2.0) < 0.02 and events[0].end_s < 2.35, events
+    # Without the burst's own level as a second offset, the firing kept it running
+    # into a "contraction".
+    longer = detect_offline(emg, np.zeros_like(emg), RATE, DetectorParams(offset_peak_fraction=0.0))
+    assert [e.kind for e in longer] == ["contraction"], longer

@@ -37,7 +37,7 @@ from twitchd.signal.params import (
     P_OFF_HOLD, P_OFF_RATIO, P_R50_B0, P_R60_B0,
     P_A_HUM, P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
     P_SNAP_WINDOW, P_WARMUP, P_BACKTRACK, P_PEAK_MIN, P_PEAK_RATIO, P_QBLOCK,
-    P_BG_BLOCK, P_BG_UP, P_BG_DOWN, P_BG_ON, P_BG_OFF, P_LTR_MIN,
+    P_BG_BLOCK, P_BG_UP, P_BG_DOWN, P_BG_ON, P_BG_OFF, P_LTR_MIN, P_REL_OFF, P_AFTER_DECAY,
 )
 from twitchd.signal.bumps import _bump_tick
 from twitchd.signal.slots import *  # noqa: F403 (the state's slot names, kinds and row columns)
@@ -229,6 +229,8 @@ def detect_block(
         if s[S_QPEAK] > 0.0:
             on_level = min(on_level, p[P_PEAK_RATIO] * max(s[S_QPEAK], p[P_PEAK_MIN]))
         on_level = max(on_level, p[P_BG_ON] * s[S_BG_LEVEL])
+        s[S_AFTER] *= p[P_AFTER_DECAY]
+        on_level = max(on_level, s[S_AFTER])
         off_level = max(p[P_OFF_RATIO] * floor, p[P_BG_OFF] * s[S_BG_LEVEL])
         # -- muscle bursts: double threshold ------------------------------
         if s[S_ACTIVE] == 0.0:
@@ -275,7 +277,7 @@ def detect_block(
         if s[S_ACTIVE] == 1.0:
             if s[S_M_ACTIVE] == 1.0:
                 s[S_M_CLAIMED] = 1.0
-            if e < off_level:
+            if e < max(off_level, p[P_REL_OFF] * s[S_PEAK_E]):
                 if s[S_BELOW] == 0.0:
                     s[S_END_CAND] = n
                 s[S_BELOW] += 1.0
@@ -301,6 +303,7 @@ def detect_block(
                     if kind != 0:
                         k = _emit(out, k, kind, onset, end, n, s[S_PEAK], s[S_FORCE_ON], conf,
                                   s[S_LF] / max(s[S_HF], 1e-30), 0.0)
+                    s[S_AFTER] = max(s[S_AFTER], p[P_REL_OFF] * s[S_PEAK_E])
                     s[S_ACTIVE] = 0.0
                     s[S_ABOVE] = 0.0
                     s[S_BELOW] = 0.0

@@ -51,6 +51,8 @@ class DetectorParams:
     background_block_s: float = _p(0.25, "The background is learned from the largest energy of each 0.25 s block, busy or not: a train of LTRs (200 ms, 0.8 s apart) leaves about half of such blocks quiet, tonic firing (several units at 8-12 Hz) fills all of them", 0.05, 2.0)
     background_adapt_s: float = _p(2.0, "The background follows a tenfold rise of tonic activity in about 2 s (and falls three times as fast, a lower quartile); 1 s made it jitter and doubled false LTRs in the second simulator's holds (dev seeds 1-3)", 0.2, 30.0)
     background_onset_ratio: float = _p(4.0, "A burst must also clear 4x the background (the lower quartile of 0.25 s block maxima), so that tonic guarding, a few units firing on and on, raises the threshold instead of making each of its potentials a twitch or an LTR. On the second simulator (dev seeds 1-3) false LTRs per 10 min of hold fell from about 1200 (no background) to 7-36 at 3x and 5-13 at 4x, with 4x ltr_min_s; 6x reached 1.5-4 but cost low-SNR LTRs (F1 0.49-0.54). 0 turns it off", 0.0, 50.0)
+    offset_peak_fraction: float = _p(0.002, "A burst also ends where its energy stays below 0.002 of its own peak energy (about 4.5 % in amplitude; biomechanics often ends a burst at 5-10 % of its peak amplitude), and after it a new burst must clear that level, which decays over aftermath_s. Real thumb bursts are followed by seconds of low-level firing 10-30x the noise but 1000-10000x below their peak, which had kept them running for 1-2 s (a 'contraction') or split off as extra twitches. Chosen on the simulators' dev seeds (own 21-22, sim2 1-3, all 16 conditions) as the largest of 0.001/0.002/0.003/0.01 that cost no true event there: 0.003 lost one twitch just after a contraction, 0.01 one LTR. 0 turns it off", 0.0, 0.1)
+    aftermath_s: float = _p(2.0, "The level a burst leaves behind (offset_peak_fraction of its peak) decays with a 2 s time constant: the low-level firing after a real thumb burst lasts seconds; on the simulators' dev seeds 0.5, 1, 2 and 4 s cost no true event at that fraction", 0.05, 10.0)
     background_offset_ratio: float = _p(1.0, "A burst may end below the background (as well as below offset_ratio x the floor), so a burst during tonic firing ends when it does instead of running on with the tonic potentials; 2x scored the same as 1x on the second simulator's dev seeds", 0.0, 50.0)
     floor_rise_tau_s: float = _p(3.0, "The noise floor rises slowly (3 s) so that a burst cannot teach it to ignore the next one (habituating LTRs)", 0.1, 60.0)
     floor_fall_tau_s: float = _p(0.5, "The noise floor falls fast (0.5 s) when the room gets quieter", 0.05, 60.0)
@@ -121,7 +123,8 @@ class DetectorParams:
  P_R60_B0, P_R60_B1, P_R60_B2, P_R60_A1, P_R60_A2,
  P_MAINS_MODE, P_LP_B0, P_LP_B1, P_LP_B2, P_LP_A1, P_LP_A2, P_FLOOR_MIN, P_LF_FLOOR_MIN,
  P_BACKTRACK, P_PEAK_RATIO, P_QBLOCK, P_PEAK_MIN, P_A_HUM,
- P_BG_BLOCK, P_BG_UP, P_BG_DOWN, P_BG_ON, P_BG_OFF, P_LTR_MIN, N_PARAMS) = range(75)
+ P_BG_BLOCK, P_BG_UP, P_BG_DOWN, P_BG_ON, P_BG_OFF, P_LTR_MIN, P_REL_OFF, P_AFTER_DECAY,
+ N_PARAMS) = range(77)
 
 # Force-bump model (kernel stage 3b): force averaged to BUMP_TICK_HZ, a window
 # of up to BUMP_MAX_TICKS ticks fitted as a + b t + q t^2 + c * bump.
@@ -191,6 +194,8 @@ def kernel_params(p: DetectorParams, rate_hz: float) -> npt.NDArray[np.float64]:
     step = math.log(10.0) / (BACKGROUND_QUANTILE * p.background_adapt_s / p.background_block_s)
     k[P_BG_UP], k[P_BG_DOWN] = step * BACKGROUND_QUANTILE, step * (1.0 - BACKGROUND_QUANTILE)
     k[P_BG_ON], k[P_BG_OFF] = p.background_onset_ratio, p.background_offset_ratio
+    k[P_REL_OFF] = p.offset_peak_fraction
+    k[P_AFTER_DECAY] = 1.0 - _alpha(p.aftermath_s, rate_hz)
     k[P_A_RISE], k[P_A_FALL] = _alpha(p.floor_rise_tau_s, rate_hz), _alpha(p.floor_fall_tau_s, rate_hz)
     k[P_WARMUP] = round(p.warmup_s * rate_hz)
     k[P_SHORT_MAX] = round(p.short_burst_max_s * rate_hz)
