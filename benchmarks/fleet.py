@@ -21,7 +21,12 @@ What it measures, per device count, side by side in one run:
   This includes the board's 5 ms transmit tick and the pty.
 
     .venv/bin/python benchmarks/fleet.py --devices 1 4 16 32 --seconds 60
+    .venv/bin/python benchmarks/fleet.py --devices 16 64 --workers 2 --seconds 600
     .venv/bin/python benchmarks/fleet.py --devices 4 --seconds 3600 --record   # the soak
+
+With ``--workers N`` the daemon acquires in N worker processes (``twitchd run
+--workers N``); its CPU is then the main process's and the workers' together,
+and each is also reported on its own.
 
 With ``--record`` the daemon records a session throughout, and the script
 checks what was stored against what the boards sent.
@@ -84,6 +89,9 @@ class Run:
     bad_frames: int = 0
     daemon_cpu: float = 0.0
     boards_cpu: float = 0.0
+    workers: int = 0
+    main_cpu: float = 0.0
+    workers_cpu: list[float] = field(default_factory=list)
     rss_start_mb: float = 0.0
     rss_end_mb: float = 0.0
     rss_trace: list[float] = field(default_factory=list)
@@ -106,6 +114,8 @@ class Run:
             "devices": self.devices, "seconds": self.seconds, "samples_sent": self.sent,
             "samples_taken": self.taken, "lost_samples": self.lost, "bad_frames": self.bad_frames,
             "daemon_cpu_pct": round(100 * self.daemon_cpu, 1), "boards_cpu_pct": round(100 * self.boards_cpu, 1),
+            "workers": self.workers, "main_cpu_pct": round(100 * self.main_cpu, 1),
+            "workers_cpu_pct": [round(100 * c, 1) for c in self.workers_cpu],
             "rss_start_mb": round(self.rss_start_mb, 1), "rss_end_mb": round(self.rss_end_mb, 1),
             "data_path_ms": {"p50": self.path_p50_ms, "p99": self.path_p99_ms, "max": self.path_max_ms},
             "end_to_end_ms": {"n": len(self.latencies_ms), "p50": round(float(np.percentile(lat, 50)), 1),
@@ -164,14 +174,18 @@ def drained(api: httpx.Client, reports: list[dict[str, Any]], patience_s: float 
         time.sleep(0.2)
 
 
+def worker_pids(api: httpx.Client) -> list[int]:
+    return [int(w["pid"]) for w in api.get("/api/health").json().get("workers", [])]
+
+
 def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float = 5.0,
-              load: Callable[[int, float], dict[str, Any]] | None = None) -> Run:
+              load: Callable[[int, float], dict[str, Any]] | None = None, workers: int = 0) -> Run:
     """One fleet of ``n`` boards for ``seconds`` of measured time (after ``warmup_s``).
 
     ``load(port, seconds)``, if given, runs in a thread through the measured
     window (other clients hammering the daemon) and its result lands in ``Run.load``.
     """
-    result = Run(n, seconds)
+    result = Run(n, seconds, workers=workers)
     link = out / "tty"
     boards = subprocess.Popen([*TWITCHD, "sim-device", "--link", f"pty:{link}", "--count", str(n),
                                "--wait-for-host", "--report"], stdout=subprocess.PIPE, text=True)
@@ -183,6 +197,8 @@ def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float =
         cmd += ["--source", f"serial:{p}"]
     if record:
         cmd += ["--record", "--patient", "SOAK"]
+    if workers:
+        cmd += ["--workers", str(workers)]
     daemon = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(out / "daemon.log", "w"))
     base = f"http://127.0.0.1:{port}"
     try:
@@ -200,7 +216,8 @@ def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float =
                 time.sleep(0.2)
             watcher = Watcher(f"ws://127.0.0.1:{port}/ws/live")
             time.sleep(warmup_s)  # compiled kernels, first fits, the first trace messages
-            c0 = (cpu_s(daemon.pid), cpu_s(boards.pid))
+            pids = worker_pids(api)
+            c0 = (cpu_s(daemon.pid), cpu_s(boards.pid), [cpu_s(p) for p in pids])
             result.rss_start_mb = rss_mb(daemon.pid)
             t0 = time.monotonic()
             loader = None
@@ -215,8 +232,12 @@ def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float =
             if loader is not None:
                 loader.join(60)
             span = time.monotonic() - t0
-            result.daemon_cpu = (cpu_s(daemon.pid) - c0[0]) / span
+            result.main_cpu = (cpu_s(daemon.pid) - c0[0]) / span
             result.boards_cpu = (cpu_s(boards.pid) - c0[1]) / span
+            if pids != worker_pids(api):
+                raise RuntimeError(f"an acquisition worker restarted during the run: see {out / 'daemon.log'}")
+            result.workers_cpu = [(cpu_s(p) - c) / span for p, c in zip(pids, c0[2], strict=True)]
+            result.daemon_cpu = result.main_cpu + sum(result.workers_cpu)
             result.rss_end_mb = rss_mb(daemon.pid)
             devs = api.get("/api/devices").json()
             worst = max(devs, key=lambda d: d["data_path_ms"].get("p99", 0.0))["data_path_ms"]
@@ -267,19 +288,21 @@ def main() -> int:
     ap.add_argument("--devices", type=int, nargs="+", default=[1, 4, 16, 32])
     ap.add_argument("--seconds", type=float, default=60.0, help="measured window per device count")
     ap.add_argument("--record", action="store_true", help="record a session throughout and check it")
+    ap.add_argument("--workers", type=int, default=0, help="acquisition worker processes in the daemon (twitchd run --workers)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     rows = []
     for n in args.devices:
         with tempfile.TemporaryDirectory(prefix="twitchd-fleet-") as tmp:
-            run = run_fleet(n, args.seconds, args.record, Path(tmp))
+            run = run_fleet(n, args.seconds, args.record, Path(tmp), workers=args.workers)
         s = run.summary()
         rows.append(s)
         if not args.json:
             e2e, path = s["end_to_end_ms"], s["data_path_ms"]
             print(f"{n:3d} devices x {RATE} Hz x {args.seconds:.0f} s: sent {s['samples_sent']}, taken {s['samples_taken']},"
                   f" lost {s['lost_samples']}, bad frames {s['bad_frames']}; daemon CPU {s['daemon_cpu_pct']} %"
-                  f" of a core (boards {s['boards_cpu_pct']} %); RSS {s['rss_start_mb']} -> {s['rss_end_mb']} MB;"
+                  f" of a core" + (f" (main {s['main_cpu_pct']} %, workers {s['workers_cpu_pct']} %)" if args.workers else "")
+                  + f" (boards {s['boards_cpu_pct']} %); RSS {s['rss_start_mb']} -> {s['rss_end_mb']} MB;"
                   f" data path p50 {path['p50']} p99 {path['p99']} max {path['max']} ms;"
                   f" end to end p50 {e2e['p50']} p99 {e2e['p99']} ms over {e2e['n']} events", flush=True)
             if args.record:

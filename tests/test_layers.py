@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("signal", ("twitchd.signal",)),
     ("sources", ("twitchd.sim", "twitchd.transports", "twitchd.ble", "twitchd.calibrate",
                  "twitchd.store.calibrations")),
-    ("pipeline", ("twitchd.pipeline", "twitchd.hub")),
+    ("pipeline", ("twitchd.pipeline", "twitchd.hub", "twitchd.acquisition")),
     ("store", ("twitchd.store", "twitchd.recordings", "twitchd.evaluate", "twitchd.report", "twitchd.bench",
                "twitchd.lsl.outlets", "twitchd.lsl.streams")),
     ("daemon", ("twitchd.daemon", "twitchd.marking")),

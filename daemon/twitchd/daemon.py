@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from twitchd.acquisition.fleet import WORKER_KINDS, RemotePipeline, WorkerPool
 from twitchd.hub import Hub
 from twitchd.marking import MarkDesk
 from twitchd.pipeline import DevicePipeline, Sinks
@@ -40,7 +41,7 @@ class Daemon:
         # Names this run of the daemon: a client that reconnects to a new run knows
         # its event ids started over (ids alone cannot tell once the new run has more).
         self.instance = uuid.uuid4().hex
-        self.pipelines: list[DevicePipeline] = []
+        self.pipelines: list[DevicePipeline | RemotePipeline] = []
         self._numbers = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._device_tasks: dict[str, asyncio.Task[None]] = {}
@@ -58,17 +59,25 @@ class Daemon:
         self.marks = MarkDesk(self.recorder, self.hub, lambda: self.lsl, self._force_device, self.calibrations,
                               self._read_ppt)
         self.sinks = Sinks(self.recorder, self.marks)
+        # Serial and simulated sensors in worker processes (--workers N), into the same hub and sinks.
+        self.pool: WorkerPool | None = None
+        if settings.workers:
+            self.pool = WorkerPool(settings.workers, self.hub, self.sinks, data_dir, self.params)
         for spec in settings.sources:
             self._make_pipeline(spec)
 
-    def _make_pipeline(self, spec: str) -> DevicePipeline:
+    def _make_pipeline(self, spec: str) -> DevicePipeline | RemotePipeline:
         """A pipeline for ``spec`` (SourceSpecError if malformed), not yet running."""
         transport = open_source(spec, self.data_dir)
         self._numbers += 1
         kind = spec.partition(":")[0]
-        pipeline = DevicePipeline(f"{kind[:3]}-{self._numbers}", transport, self.hub, self.params,
-                                  calibrations=self.calibrations)
-        pipeline.sink = self.sinks
+        name = f"{kind[:3]}-{self._numbers}"
+        pipeline: DevicePipeline | RemotePipeline
+        if self.pool is not None and kind in WORKER_KINDS:
+            pipeline = self.pool.adopt(name, transport.spec)
+        else:
+            pipeline = DevicePipeline(name, transport, self.hub, self.params, calibrations=self.calibrations)
+            pipeline.sink = self.sinks
         self.pipelines.append(pipeline)
         return pipeline
 
@@ -137,10 +146,14 @@ class Daemon:
         self.params = params
         for p in self.pipelines:
             p.set_params(params)
+        if self.pool is not None:
+            self.pool.set_params(params)
         self.recorder.set_detector_params(params.as_dict())
 
     async def start(self) -> None:
         self._running = True
+        if self.pool is not None:
+            await self.pool.start()
         self._device_tasks = {p.name: asyncio.create_task(p.run(), name=p.name) for p in self.pipelines}
         self._tasks.append(asyncio.create_task(self._announce_recording(), name="recording-status"))
 
@@ -168,5 +181,7 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks, self._device_tasks = [], {}
+        if self.pool is not None:
+            await self.pool.stop()
         if self.lsl is not None:
             await asyncio.to_thread(self.set_lsl, False)  # pushes what is queued, then closes the outlets

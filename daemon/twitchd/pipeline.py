@@ -126,6 +126,27 @@ class SampleSink(Protocol):
     def on_event(self, name: str, event: Event) -> None: ...
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a device's stream stood when the process acquiring it died (twitchd.acquisition).
+
+    A pipeline started with it continues that stream when the same sensor says
+    HELLO at the same rate: the same origin, so stream time and the recording
+    go on, and the samples missed while nobody read are one exact gap, counted
+    from the board's own sample index.
+    """
+
+    device_id: str
+    rate_hz: int
+    origin_raw: int
+    next_index: int
+    #: when the last sample arrived (time.monotonic(), one clock for every process):
+    #: what a board that rebooted meanwhile is placed by
+    last_data_host: float
+    samples: int = 0
+    lost_samples: int = 0
+
+
 @dataclass(slots=True)
 class Run:
     """DATA frames whose sample indices follow on, as the pipeline hands them to its sinks.
@@ -240,7 +261,7 @@ class Sinks:
 
 class DevicePipeline:
     def __init__(self, name: str, transport: Transport, hub: Hub, params: DetectorParams | None = None,
-                 calibrations: CalibrationBook | None = None) -> None:
+                 calibrations: CalibrationBook | None = None, resume: Resume | None = None) -> None:
         self.name = name
         self.calibrations = calibrations
         self.transport = transport
@@ -271,6 +292,9 @@ class DevicePipeline:
         self._marks_waiting: list[Mark] = []
         self._last_mark_count: int | None = None
         self._sink_failed = False
+        self._resume = resume
+        if resume is not None:
+            self.info.samples, self.info.lost_samples = resume.samples, resume.lost_samples
 
     # -- lifecycle ---------------------------------------------------------
     async def run(self) -> None:
@@ -408,7 +432,8 @@ class DevicePipeline:
         # Stream samples up to _next_index, as event times count them (the
         # detector's samples plus those lost), then the press's own sample,
         # before or after that by the nearest way round the 32-bit counter.
-        at = self._detector.samples_seen + self._gaps.lost + signed32(mark.sample_index - self._next_index)
+        at = round(self._gaps.origin_s * self.info.rate_hz) + self._detector.samples_seen + self._gaps.lost \
+            + signed32(mark.sample_index - self._next_index)
         t_s = at / self.info.rate_hz
         hook = getattr(self.sink, "on_button", None) if self.sink is not None else None
         if hook is None:
@@ -452,6 +477,13 @@ class DevicePipeline:
             self._gaps = GapMap(hello.rate_hz)
             self._times = StreamClock(hello.rate_hz)
             self._display, self._display_t0 = [], None
+            resume, self._resume = self._resume, None
+            if resume is not None and (resume.device_id, resume.rate_hz) == (hello.device_id, hello.rate_hz):
+                # The same stream, taken up by a new process: its origin and where it
+                # stood; the first DATA then tells exactly how much went by unread.
+                self._origin_raw, self._next_index = resume.origin_raw, resume.next_index
+                self._last_data_host = resume.last_data_host
+                self._gaps = GapMap(hello.rate_hz, ((resume.next_index - resume.origin_raw) & MASK32) / hello.rate_hz)
         log.log(logging.DEBUG if same else logging.INFO, "%s: %s %s (%s) at %d Hz", self.name, hello.board, hello.firmware, hello.device_id, hello.rate_hz)
 
     def _on_block(self, block: DataBlock, now: float) -> None:

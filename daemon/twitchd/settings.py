@@ -24,6 +24,9 @@ class Settings:
     token: str | None = None
     #: Host names a daemon without a token answers to besides loopback ones (``--allow-host``).
     allowed_hosts: tuple[str, ...] = ()
+    #: Acquisition worker processes for serial and simulated sources (``--workers``); 0 acquires
+    #: in the daemon's own event loop, which carries about 16-24 sensors (docs/performance.md).
+    workers: int = 0
 
     @property
     def checks_host(self) -> bool:
@@ -52,8 +55,12 @@ class Settings:
 #: generated token (base64url) carry 96 bits, out of reach of guessing over HTTP.
 MIN_TOKEN_CHARS = 16
 
+#: At most this many acquisition workers: more processes than cores only adds switching.
+MAX_WORKERS = 16
+
+
 def resolve(host: str | None, port: int | None, sources: list[str] | None, token: str | None,
-            allow_hosts: list[str] | None = None) -> Settings:
+            allow_hosts: list[str] | None = None, workers: int | None = None) -> Settings:
     """Combine flags and environment; a non-loopback address always gets a token."""
     env = os.environ
     host = host or env.get("TWITCHD_HOST") or DEFAULT_HOST
@@ -72,7 +79,14 @@ def resolve(host: str | None, port: int | None, sources: list[str] | None, token
     if given is not None and (len(given) < MIN_TOKEN_CHARS or not given.isprintable() or " " in given):
         raise ConfigError(f"a token needs at least {MIN_TOKEN_CHARS} printable characters and no spaces"
                           " (leave --token out and one is generated)")
-    settings = Settings(host, port_num, srcs, given, allowed)
+    raw_workers = workers if workers is not None else env.get("TWITCHD_WORKERS", 0)
+    try:
+        worker_count = int(raw_workers)
+    except ValueError as exc:
+        raise ConfigError(f"TWITCHD_WORKERS must be a number, got {raw_workers!r}") from exc
+    if not 0 <= worker_count <= MAX_WORKERS:
+        raise ConfigError(f"--workers {worker_count} is outside 0..{MAX_WORKERS}")
+    settings = Settings(host, port_num, srcs, given, allowed, worker_count)
     if not settings.loopback and not settings.token:
         # Reachable from the network: never without a token.
         settings = dataclasses.replace(settings, token=secrets.token_urlsafe(18))
