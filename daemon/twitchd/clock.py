@@ -27,7 +27,6 @@ host causes).
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,6 +100,59 @@ def _extend_hull(hull: list[tuple[float, float]], p: tuple[float, float]) -> Non
     hull.append(p)
 
 
+class _Recent:
+    """The last RECENT_S of (arrival, device s, arrival - h0) points, in arrays.
+
+    The fit asks for the lowest point under a line over all of them ten times a
+    second per board; as a deque of tuples that walk was a fifth of the
+    daemon's time with 16 boards (py-spy, issue 20). In arrays it is one
+    numpy expression, with the same float64 arithmetic, so the same answer.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.a = np.empty(capacity)
+        self.d = np.empty(capacity)
+        self.y = np.empty(capacity)
+        self.head = self.tail = 0
+
+    def __len__(self) -> int:
+        return self.tail - self.head
+
+    def append(self, a: float, d: float, y: float) -> None:
+        if self.tail == len(self.a):
+            live = self.tail - self.head
+            if live * 2 > len(self.a):  # mostly full: grow
+                for name in ("a", "d", "y"):
+                    old = getattr(self, name)
+                    new = np.empty(len(old) * 2)
+                    new[:live] = old[self.head:self.tail]
+                    setattr(self, name, new)
+            else:  # mostly dropped: move the live part to the front
+                for arr in (self.a, self.d, self.y):
+                    arr[:live] = arr[self.head:self.tail]
+            self.head, self.tail = 0, live
+        self.a[self.tail], self.d[self.tail], self.y[self.tail] = a, d, y
+        self.tail += 1
+
+    def drop_before(self, arrival: float, keep_s: float) -> None:
+        """Drop the oldest points while ``arrival - their arrival > keep_s`` (the newest always stays)."""
+        while self.tail - self.head > 1 and arrival - self.a[self.head] > keep_s:
+            self.head += 1
+
+    def since(self, arrival: float, within_s: float) -> slice:
+        """The points with ``arrival - a <= within_s`` (they are the newest: arrivals never decrease)."""
+        a = self.a[self.head:self.tail]
+        k = self.head + int(np.searchsorted(arrival - a <= within_s, True))
+        return slice(k, self.tail)
+
+    def all(self) -> slice:
+        return slice(self.head, self.tail)
+
+    def last(self) -> tuple[float, float, float]:
+        i = self.tail - 1
+        return float(self.a[i]), float(self.d[i]), float(self.y[i])
+
+
 class DeviceClock:
     """One board's clock mapped onto the clock its arrivals were read from.
 
@@ -122,7 +174,7 @@ class DeviceClock:
         self._cur: list[tuple[float, float]] = []
         self._prev_sum = (0.0, 0)
         self._cur_sum = (0.0, 0)
-        self._recent: deque[tuple[float, float, float]] = deque()  # (arrival, d, y)
+        self._recent = _Recent()  # (arrival, d, y)
         self._last_d = -np.inf
         self._last_fit = 0.0
         self.line: Line | None = None
@@ -148,9 +200,8 @@ class DeviceClock:
         self._last_d = d
         self.points += 1
         _extend_hull(self._cur, (d, arrival - self._h0))
-        self._recent.append((arrival, d, arrival - self._h0))
-        while arrival - self._recent[0][0] > RECENT_S:
-            self._recent.popleft()
+        self._recent.append(arrival, d, arrival - self._h0)
+        self._recent.drop_before(arrival, RECENT_S)
         self._cur_sum = (self._cur_sum[0] + d, self._cur_sum[1] + 1)
         if arrival - self._gen_start >= self.window_s:
             self._prev, self._prev_sum = self._cur, self._cur_sum
@@ -178,25 +229,32 @@ class DeviceClock:
             k = next((i for i in range(len(hull) - 1) if hull[i + 1][0] >= mean), len(hull) - 2)
             (d1, y1), (d2, y2) = hull[k], hull[k + 1]
             slope = (y2 - y1) / (d2 - d1)
-        lowest = min(y - slope * d for _, d, y in self._recent)
+        r = self._recent.all()
+        lowest = float(np.min(self._recent.y[r] - slope * self._recent.d[r]))
         return Line(self._h0 + lowest, slope)
 
     def _broken(self, arrival: float) -> bool:
         assert self.line is not None
         line, h0 = self.line, self._h0
-        lowest = min((y + h0 - line.at(d) for a, d, y in self._recent if arrival - a <= BREAK_WINDOW_S),
-                     default=0.0)
+        r = self._recent.since(arrival, BREAK_WINDOW_S)
+        if r.start >= r.stop:
+            return False
+        lowest = float(np.min(self._recent.y[r] + h0 - (line.offset + line.slope * self._recent.d[r])))
         return lowest < -BREAK_S
 
     def _restart(self, arrival: float) -> None:
         """Forget the arrivals before the break: only those since, on the newest one's side of it, count."""
         assert self.line is not None
         line, h0 = self.line, self._h0
-        _, d_new, y_new = self._recent[-1]
+        _, d_new, y_new = self._recent.last()
         shift = y_new + h0 - line.at(d_new)
-        kept = [(a, d, y) for a, d, y in self._recent
+        r = self._recent.all()
+        kept = [(a, d, y) for a, d, y in zip(self._recent.a[r].tolist(), self._recent.d[r].tolist(),
+                                             self._recent.y[r].tolist(), strict=True)
                 if arrival - a <= BREAK_WINDOW_S and abs(y + h0 - line.at(d) - shift) < BREAK_S]
-        self._recent = deque(kept)
+        self._recent = _Recent()
+        for a, d, y in kept:
+            self._recent.append(a, d, y)
         self._prev, self._prev_sum, self._cur = [], (0.0, 0), []
         for _, d, y in kept:
             _extend_hull(self._cur, (d, y))
