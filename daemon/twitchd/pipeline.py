@@ -44,6 +44,16 @@ DISPLAY_PERIOD_S = 0.05
 PATH_WINDOW = 2048
 STATUS_PERIOD_S = 1.0
 RECONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 5.0)
+#: The pipeline takes what a link has brought at most this often. A read costs
+#: some 100-150 µs of Python (the transport's turn of the event loop, the decoder
+#: call, the detector call, the hand-over) whatever it holds, and a board sends
+#: a frame every 5 ms: read by read, 16 sensors at 2 kHz took 60 % of a core
+#: (docs/performance.md). Every 15 ms a read holds about three frames. Measured
+#: with benchmarks/fleet.py, 64 sensors for 30 s: 10 ms took 73 % of a core
+#: (end to end p99 49 ms), 15 ms 65 % (44 ms), 20 ms 59 % (55 ms, over the 50 ms
+#: issue 20 allows). A USB-serial adapter's latency timer adds as much anyway
+#: (FTDI's default is 16 ms).
+READ_INTERVAL_S = 0.015
 #: Button presses held until the first DATA gives the stream its origin (a
 #: press just after the HELLO); more than a few there means a stuck button.
 MARKS_WAITING = 16
@@ -259,6 +269,13 @@ class Sinks:
             log.exception("%s: %s failed on %s (further failures are not logged)", name, type(sink).__name__, what)
 
 
+def _finite_or_none(values: npt.NDArray[np.float64]) -> list[float | None]:
+    """A JSON list in which an unknown value (NaN: no force sensor) is null."""
+    if np.isfinite(values).all():
+        return values.tolist()  # type: ignore[no-any-return]
+    return [None if not np.isfinite(v) else v for v in values.tolist()]
+
+
 class DevicePipeline:
     def __init__(self, name: str, transport: Transport, hub: Hub, params: DetectorParams | None = None,
                  calibrations: CalibrationBook | None = None, resume: Resume | None = None) -> None:
@@ -293,6 +310,7 @@ class DevicePipeline:
         self._last_mark_count: int | None = None
         self._sink_failed = False
         self._resume = resume
+        self.read_interval_s = READ_INTERVAL_S
         if resume is not None:
             self.info.samples, self.info.lost_samples = resume.samples, resume.lost_samples
 
@@ -352,8 +370,12 @@ class DevicePipeline:
             if data:
                 last_bytes = now
                 self.feed(data, now)
-                self._path_s[self._path_n % PATH_WINDOW] = time.monotonic() - now
+                done = time.monotonic()
+                self._path_s[self._path_n % PATH_WINDOW] = done - now
                 self._path_n += 1
+                if self.read_interval_s > 0 and done - now < self.read_interval_s:
+                    # Let the link gather more before the next read (READ_INTERVAL_S).
+                    await asyncio.sleep(self.read_interval_s - (done - now))
             elif now - last_bytes > STALL_S and self.info.state != "stalled":
                 self._set_state("stalled", f"no data for {now - last_bytes:.1f} s")
             if now - self._last_status >= STATUS_PERIOD_S:
@@ -660,7 +682,7 @@ class DevicePipeline:
             "kind": "trace", "device": self.name, "t0_s": round(self._display_t0, 4), "dt_s": step / rate,
             "emg_min_v": np.round(buckets[:, :, 0].min(axis=1), 6).tolist(),
             "emg_max_v": np.round(buckets[:, :, 0].max(axis=1), 6).tolist(),
-            "force_n": [None if not np.isfinite(f) else round(float(f), 3) for f in force_mean],
+            "force_n": _finite_or_none(np.round(force_mean, 3)),
         })
         self._display_t0 += whole / rate
         self._display = [block[whole:]] if whole < len(block) else []
