@@ -56,11 +56,13 @@ log = logging.getLogger(__name__)
 #: The largest request body taken: session notes (4000 characters) are the
 #: biggest thing a client sends; a client cannot make the daemon buffer more.
 MAX_BODY_BYTES = 64 * 1024
-#: Devices a client may have connected at once. benchmarks/fleet.py: 32 sensors
-#: at 2 kHz saturate this 2-core machine; 16 run with a data-path p99 of 1.8 ms.
-MAX_DEVICES = 32
-#: With acquisition workers (--workers): issue 20's 64 sensors per host, and headroom.
+#: Devices a client may have connected at once. benchmarks/fleet.py: 64 sensors
+#: at 2 kHz for ten minutes lost nothing on this 2-core machine, data-path p99
+#: 0.75 ms (docs/performance.md, issue 20).
+MAX_DEVICES = 64
+#: With acquisition workers (--workers N) a machine with more cores takes more.
 MAX_DEVICES_WITH_WORKERS = 128
+
 
 class DeviceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
