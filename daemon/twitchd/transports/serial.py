@@ -136,7 +136,12 @@ class SerialTransport(Transport):
         if self._fd is None:
             return await asyncio.to_thread(self._read_blocking)
         port = self._serial
-        if port is not None and port.in_waiting:
+        try:
+            waiting = port is not None and port.in_waiting
+        except (serial.SerialException, OSError, TypeError) as exc:
+            # The pipeline reads every READ_INTERVAL_S: the cable can go between two reads.
+            raise TransportError(f"{self.port} was disconnected ({exc})") from exc
+        if waiting:
             return self._read_ready()
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[bool] = loop.create_future()
