@@ -18,7 +18,7 @@ import logging
 import multiprocessing
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,6 @@ class RemotePipeline:
         self.name = name
         self.transport = RemoteTransport(spec)
         self.pool = pool
-        self.params = params
         self.info = DeviceInfo(id=name, source=spec, press_threshold_n=params.press_on_n)
         self.worker: int | None = None
         self.stream = _Stream()
@@ -93,7 +92,7 @@ class RemotePipeline:
                       s.taken, s.lost)
 
     def set_params(self, params: DetectorParams) -> None:
-        self.params = params
+        """What the API shows; the worker is told by :meth:`WorkerPool.set_params`."""
         self.info.press_threshold_n = params.press_on_n
 
     async def run(self) -> None:
@@ -115,11 +114,18 @@ class RemotePipeline:
         self.info.lost_since = None if msg.get("state") == "streaming" else (
             time.monotonic() - float(msg.get("lost_for_s") or 0.0))
 
-    def took_samples(self, origin_raw: int, first: int, n: int, host_s_last: float) -> None:
+    def lost_worker(self, code: int | None) -> None:
+        """Its worker died: the dashboard is told, until the new worker's status says otherwise."""
+        self.info.state, self.info.last_error = "reconnecting", f"acquisition worker died (exit code {code}); restarting it"
+        self.info.lost_since = time.monotonic()
+        self._status = {"kind": "status", "device": self.name, **self.info.to_json()}
+
+    def took_samples(self, origin_raw: int, next_index: int, n: int, end_host_s: float) -> None:
+        """``n`` samples reached this process, the last before raw index ``next_index``."""
         s = self.stream
         s.origin_raw = origin_raw
-        s.next_index = (first + n) & MASK32
-        s.last_data_host = host_s_last
+        s.next_index = next_index & MASK32
+        s.last_data_host = end_host_s
         s.taken += n
 
 
@@ -128,7 +134,6 @@ class _Worker:
     number: int
     process: Any
     conn: Connection
-    devices: list[str] = field(default_factory=list)
     pid: int = 0
     dropped: int = 0
     dropped_display: int = 0
@@ -163,12 +168,13 @@ class WorkerPool:
             self._place(device)
         return device
 
+    def owned_by(self, number: int) -> list[RemotePipeline]:
+        return [d for d in self.devices.values() if d.worker == number]
+
     def _place(self, device: RemotePipeline) -> None:
-        number = min(self._workers, key=lambda k: len(self._workers[k].devices))
-        w = self._workers[number]
-        w.devices.append(device.name)
+        number = min(self._workers, key=lambda k: len(self.owned_by(k)))
         device.worker = number
-        w.conn.send(("add", device.name, device.transport.spec, device.resume()))
+        self._workers[number].conn.send(("add", device.name, device.transport.spec, device.resume()))
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -188,13 +194,14 @@ class WorkerPool:
                                     daemon=True)
         process.start()
         theirs.close()
-        w = _Worker(number, process, ours, [d.name for d in devices], process.pid or 0, restarts=restarts)
+        w = _Worker(number, process, ours, process.pid or 0, restarts=restarts)
         for d in devices:
             d.worker = number
         self._workers[number] = w
         threading.Thread(target=self._read, args=(w,), name=f"worker-{number}-reader", daemon=True).start()
         self._watchers.append(asyncio.create_task(self._watch(w), name=f"worker-{number}-watch"))
-        log.info("acquisition worker %d (pid %s): %s", number, process.pid, ", ".join(w.devices) or "no devices yet")
+        log.info("acquisition worker %d (pid %s): %s", number, process.pid,
+                 ", ".join(d.name for d in devices) or "no devices yet")
 
     def _read(self, w: _Worker) -> None:
         """The worker's messages, batch by batch, onto the event loop (this thread only waits on the pipe)."""
@@ -217,15 +224,13 @@ class WorkerPool:
         if w.stopping or self._workers.get(w.number) is not w:
             return
         code = w.process.exitcode
-        devices = [self.devices[n] for n in w.devices if n in self.devices]
+        devices = self.owned_by(w.number)
         log.error("acquisition worker %d (pid %s) died (exit code %s); restarting it with %s", w.number, w.pid, code,
                   ", ".join(d.name for d in devices) or "no devices")
         with contextlib.suppress(Exception):
             w.conn.close()
         for d in devices:
-            d.info.state, d.info.last_error = "reconnecting", f"acquisition worker died (exit code {code}); restarting it"
-            d.info.lost_since = time.monotonic()
-            d._status = {"kind": "status", "device": d.name, **d.info.to_json()}
+            d.lost_worker(code)
             self.hub.publish_display(d.status_message())
         self.restarts += 1
         await asyncio.sleep(RESTART_DELAY_S)
@@ -247,15 +252,16 @@ class WorkerPool:
             if device is None or device.stream.cmap is None:
                 return
             r: Run = run
-            device.took_samples(origin_raw, r.index[-1], r.sizes[-1], r.host_s[-1] + r.sizes[-1] / max(1, device.info.rate_hz))
-            device.stream.taken += r.samples.shape[0] - r.sizes[-1]
+            device.took_samples(origin_raw, r.index[-1] + r.sizes[-1], r.samples.shape[0],
+                                r.host_s[-1] + r.sizes[-1] / max(1, device.info.rate_hz))
             self.sinks.on_run(name, device.info, device.stream.cmap, origin_raw, r)
         elif kind == "data":
             _, name, origin_raw, first, counts, t0_us, host_s = msg
             device = self.devices.get(name)
             if device is None or device.stream.cmap is None:
                 return
-            device.took_samples(origin_raw, first, counts.shape[0], host_s + counts.shape[0] / max(1, device.info.rate_hz))
+            n = counts.shape[0]
+            device.took_samples(origin_raw, first + n, n, host_s + n / max(1, device.info.rate_hz))
             self.sinks.on_data(name, device.info, device.stream.cmap, origin_raw, first, counts, t0_us, host_s)
         elif kind == "display":
             body = msg[1]
@@ -285,15 +291,14 @@ class WorkerPool:
             _, name, t_s, device_time_us, button, count = msg
             self.sinks.on_button(name, t_s, device_time_us, button, count)
         elif kind == "worker":
-            _, number, pid, dropped, dropped_display, _at = msg
+            _, number, pid, dropped, dropped_display = msg
             w = self._workers.get(number)
             if w is not None and w.pid == pid:
                 w.dropped, w.dropped_display = dropped, dropped_display
 
     def set_params(self, params: DetectorParams) -> None:
+        """New settings for every worker's pipelines (the daemon updates the RemotePipelines)."""
         self.params = params
-        for device in self.devices.values():
-            device.set_params(params)
         for w in self._workers.values():
             with contextlib.suppress(OSError):
                 w.conn.send(("params", params.as_dict()))
@@ -302,14 +307,14 @@ class WorkerPool:
         if self.devices.pop(device.name, None) is None:
             return
         w = self._workers.get(device.worker) if device.worker is not None else None
-        if w is not None and device.name in w.devices:
-            w.devices.remove(device.name)
+        if w is not None:
             with contextlib.suppress(OSError):
                 w.conn.send(("remove", device.name))
 
     def status(self) -> list[dict[str, Any]]:
         """One line per worker, for the API: its process, devices, restarts and hand-overs dropped."""
-        return [{"worker": w.number, "pid": w.pid, "alive": w.process.is_alive(), "devices": list(w.devices),
+        return [{"worker": w.number, "pid": w.pid, "alive": w.process.is_alive(),
+                 "devices": [d.name for d in self.owned_by(w.number)],
                  "restarts": w.restarts, "dropped_handovers": w.dropped, "dropped_traces": w.dropped_display}
                 for w in self._workers.values()]
 

@@ -18,6 +18,8 @@ Messages, worker to main (tuples, first item the kind):
 - ``("run", device, origin_raw, run)``: a run of frames (:class:`twitchd.pipeline.Run`);
 - ``("button", device, t_s, device_time_us, button, count)``: the board's button.
 
+- ``("worker", number, pid, dropped, dropped_display)``: the worker's own counters.
+
 Main to worker: ``("params", dict)``, ``("add", device, spec, resume)``,
 ``("remove", device)``, ``("stop",)``.
 """
@@ -55,7 +57,6 @@ class Outbox:
         #: trace messages and other messages dropped because the main process was behind
         self.dropped_display = 0
         self.dropped = 0
-        self.sent_batches = 0
         self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
         self._thread.start()
 
@@ -93,7 +94,6 @@ class Outbox:
                 self._conn.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
             except (BrokenPipeError, EOFError, OSError):
                 return  # the main process is gone: nothing to send to
-            self.sent_batches += 1
 
 
 def decode_batch(data: bytes) -> list[Message]:

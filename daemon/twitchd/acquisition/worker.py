@@ -15,7 +15,6 @@ import contextlib
 import logging
 import os
 import threading
-import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -34,7 +33,7 @@ from twitchd.transports import open_source
 
 log = logging.getLogger(__name__)
 
-#: How often the worker reports its own counters (hand-overs dropped, batches sent).
+#: How often the worker reports its own counters (hand-overs and traces dropped).
 REPORT_S = 1.0
 
 
@@ -67,9 +66,6 @@ class HubLink:
 
     def publish_display(self, msg: dict[str, Any]) -> None:
         self._outbox.put(("display", msg), droppable=msg.get("kind") == "trace")
-
-    def publish_record(self, msg: dict[str, Any]) -> None:
-        self._outbox.put(("display", msg))
 
 
 class SinkLink:
@@ -153,7 +149,7 @@ class Worker:
         while True:
             await asyncio.sleep(REPORT_S)
             self.outbox.put(("worker", self.setup.number, os.getpid(), self.outbox.dropped,
-                             self.outbox.dropped_display, time.monotonic()))
+                             self.outbox.dropped_display))
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
