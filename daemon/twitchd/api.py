@@ -201,9 +201,8 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
                 raise HTTPException(409, f"{spec} is already connected")
             most = MAX_DEVICES if daemon.pool is None else MAX_DEVICES_WITH_WORKERS
             if len(daemon.pipelines) >= most:
-                raise HTTPException(409, f"{most} devices are connected, the most this daemon takes"
-                                         " (docs/performance.md; --workers N takes more)" if daemon.pool is None else
-                                         f"{most} devices are connected, the most this daemon takes")
+                hint = " (docs/performance.md; --workers N takes more)" if daemon.pool is None else ""
+                raise HTTPException(409, f"{most} devices are connected, the most this daemon takes{hint}")
             pipeline = await daemon.add_source(spec)
         except (SourceSpecError, ConfigError) as exc:
             raise invalid(("body", "source"), str(exc), body.source) from exc

@@ -310,7 +310,6 @@ class DevicePipeline:
         self._last_mark_count: int | None = None
         self._sink_failed = False
         self._resume = resume
-        self.read_interval_s = READ_INTERVAL_S
         if resume is not None:
             self.info.samples, self.info.lost_samples = resume.samples, resume.lost_samples
 
@@ -373,9 +372,9 @@ class DevicePipeline:
                 done = time.monotonic()
                 self._path_s[self._path_n % PATH_WINDOW] = done - now
                 self._path_n += 1
-                if self.read_interval_s > 0 and done - now < self.read_interval_s:
-                    # Let the link gather more before the next read (READ_INTERVAL_S).
-                    await asyncio.sleep(self.read_interval_s - (done - now))
+                if done - now < READ_INTERVAL_S:
+                    # Let the link gather more before the next read.
+                    await asyncio.sleep(READ_INTERVAL_S - (done - now))
             elif now - last_bytes > STALL_S and self.info.state != "stalled":
                 self._set_state("stalled", f"no data for {now - last_bytes:.1f} s")
             if now - self._last_status >= STATUS_PERIOD_S:
