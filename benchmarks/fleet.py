@@ -174,6 +174,17 @@ def drained(api: httpx.Client, reports: list[dict[str, Any]], patience_s: float 
         time.sleep(0.2)
 
 
+def stop_processes(*procs: subprocess.Popen[Any]) -> None:
+    """Each process still running gets SIGINT (a clean stop), then SIGKILL after 15 s."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def worker_pids(api: httpx.Client) -> list[int]:
     return [int(w["pid"]) for w in api.get("/api/health").json().get("workers", [])]
 
@@ -257,13 +268,7 @@ def run_fleet(n: int, seconds: float, record: bool, out: Path, warmup_s: float =
                 detail = api.get(f"/api/sessions/{status['session_id']}").json()
                 result.session_events = sum(1 for e in detail["event_list"] if e["kind"] in EVENT_KINDS)
     finally:
-        for proc in (boards, daemon):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        stop_processes(boards, daemon)
     started = {}
     for rep in reports:
         dev = devs[rep["link"]]

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.load.test_soak_and_load import harness
 from twitchd.store.sessions import SessionStore
 
 TWITCHD = [sys.executable, "-m", "twitchd"]
@@ -93,13 +94,7 @@ def test_a_killed_acquisition_worker_comes_back_and_its_gap_is_exact(tmp_path: P
             assert accounted == sent, (accounted, sent, final)
             status = api.post("/api/recording/stop").json()
     finally:
-        for proc in (boards, daemon):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        harness().stop_processes(boards, daemon)
     log = (tmp_path / "daemon.log").read_text()
     assert "died (exit code -9); restarting it" in log, log
     # The survivor's sensors lost nothing; the victim's lost only while no worker read them.
