@@ -45,6 +45,10 @@ REFIT_S = 0.1
 #: A correction larger than this is made at once rather than slewed (the
 #: board was reset, or the host was suspended): stamps step, as NTP steps.
 STEP_S = 0.005
+#: After a refit the pipeline still stamps samples taken up to this long before
+#: the newest one observed (the frames of one read: READ_INTERVAL_S of 15 ms and
+#: a 5 ms frame), so the slew's bound must hold back there as well as at it.
+REACH_S = 0.02
 #: The offset comes from the lowest arrival of this last stretch.
 RECENT_S = 5.0
 #: An arrival this far *before* the mapped capture time is impossible unless
@@ -267,9 +271,15 @@ class DeviceClock:
         new = self._fit()
         now = self.line.at(d_now)
         step = new.at(d_now) - now
+        slope = new.slope
         if abs(step) <= STEP_S:
             step = min(max(step, -self.max_step_s), self.max_step_s)
-        self.line = Line(now + step - new.slope * d_now, new.slope)
+            # A new slope moves samples before d_now by step - dslope * (d_now - d): keep that
+            # within the bound too, back to REACH_S, so no stamp of the same read jumps further.
+            dslope = min(max(slope - self.line.slope, (step - self.max_step_s) / REACH_S),
+                         (step + self.max_step_s) / REACH_S)
+            slope = self.line.slope + dslope
+        self.line = Line(now + step - slope * d_now, slope)
 
     def to_host(self, device_us: float) -> float:
         """Host time (the arrivals' clock) of a sample taken at ``device_us`` (continuous µs, as observed)."""
