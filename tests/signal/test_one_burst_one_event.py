@@ -111,3 +111,28 @@ def test_the_low_firing_after_a_strong_twitch_is_neither_its_tail_nor_a_second_t
     # into a "contraction".
     longer = detect_offline(emg, np.zeros_like(emg), RATE, DetectorParams(offset_peak_fraction=0.0))
     assert [e.kind for e in longer] == ["contraction"], longer
+
+
+def guarding_starts(emg: np.ndarray, starts_s: list[float], end_s: float, volts: float, seed: int) -> None:
+    """Guarding starting up: low-threshold units join one by one, each at 8-12 Hz."""
+    rng = np.random.default_rng(seed)
+    for start_s in starts_s:
+        rate, size = rng.uniform(8, 12), volts * rng.uniform(0.7, 1.3)
+        at = start_s
+        while at < end_s:
+            muap(emg, int(at * RATE), size)
+            at += rng.normal(1 / rate, 0.15 / rate)
+
+
+def test_guarding_that_starts_up_is_not_a_twitch_for_each_of_its_first_potentials() -> None:
+    """The background needs 2-3 s to learn tonic firing; until then its
+    potentials clear the onset level. A potential that grows out of firing
+    already going on (two or more in the 375 ms before it) is more of that
+    firing: at most the first ones of the guarding are flagged."""
+    for seed in (1, 2):
+        emg = quiet(12.0, seed)
+        guarding_starts(emg, [3.0, 3.6, 4.5, 5.1], 11.0, 0.006, seed)
+        flagged = detect_offline(emg, np.zeros_like(emg), RATE)
+        assert [e.kind for e in flagged] in (["twitch"], ["twitch", "twitch"]), flagged
+        without = detect_offline(emg, np.zeros_like(emg), RATE, DetectorParams(prior_window_s=0.0))
+        assert len(without) >= 5, without  # what the rule prevents: a twitch per potential

@@ -38,6 +38,7 @@ from twitchd.signal.params import (
     P_A_HUM, P_ON_HOLD, P_ON_RATIO, P_PRESS_OFF, P_PRESS_ON, P_RATE, P_SHORT_MAX, P_SNAP_SLOPE,
     P_SNAP_WINDOW, P_WARMUP, P_BACKTRACK, P_PEAK_MIN, P_PEAK_RATIO, P_QBLOCK,
     P_BG_BLOCK, P_BG_UP, P_BG_DOWN, P_BG_ON, P_BG_OFF, P_LTR_MIN, P_REL_OFF, P_AFTER_DECAY,
+    P_PRIOR_WIN, P_PRIOR_N, P_PRIOR_LEVEL, P_PRIOR_GAP,
 )
 from twitchd.signal.bumps import _bump_tick
 from twitchd.signal.slots import *  # noqa: F403 (the state's slot names, kinds and row columns)
@@ -232,6 +233,16 @@ def detect_block(
         s[S_AFTER] *= p[P_AFTER_DECAY]
         on_level = max(on_level, s[S_AFTER])
         off_level = max(p[P_OFF_RATIO] * floor, p[P_BG_OFF] * s[S_BG_LEVEL])
+        # Low-level firing: each rise of the energy through a fraction of the
+        # onset level is remembered, so that a burst can ask what it grew out of.
+        if e > p[P_PRIOR_LEVEL] * on_level:
+            if s[S_P_ABOVE] == 0.0:
+                head = int(s[S_P_HEAD])
+                s[S_PRING + head] = n
+                s[S_P_HEAD] = (head + 1) % PRIOR_RING
+                s[S_P_ABOVE] = 1.0
+        else:
+            s[S_P_ABOVE] = 0.0
         # -- muscle bursts: double threshold ------------------------------
         if s[S_ACTIVE] == 0.0:
             if e <= off_level:
@@ -257,9 +268,19 @@ def detect_block(
                     s[S_ONSET] = s[S_CAND]
                     s[S_LAST_BURST_ON] = s[S_CAND]
                     s[S_BELOW] = 0.0
+                    # How many separate potentials of low-level firing came just
+                    # before: a burst that grows out of ongoing firing is more of
+                    # it (tonic guarding starting up), not a twitch of its own.
+                    prior = 0.0
+                    for j in range(PRIOR_RING):
+                        at = s[S_PRING + j]
+                        if s[S_CAND] - p[P_PRIOR_WIN] <= at < s[S_CAND] - p[P_PRIOR_GAP]:
+                            prior += 1.0
+                    s[S_PRIOR] = prior
                     # Flag at once; the burst's length and spectrum decide the kind later.
-                    k = _emit(out, k, K_ONSET, s[S_CAND], np.nan, n, max(s[S_PEAK], abs(y)),
-                              s[S_FORCE_ON], 0.5, s[S_ELIGIBLE], 0.0)
+                    if prior < p[P_PRIOR_N]:
+                        k = _emit(out, k, K_ONSET, s[S_CAND], np.nan, n, max(s[S_PEAK], abs(y)),
+                                  s[S_FORCE_ON], 0.5, s[S_ELIGIBLE], 0.0)
             else:
                 s[S_ABOVE] = 0.0
         if s[S_ACTIVE] == 1.0 or s[S_ABOVE] > 0.0:
@@ -294,10 +315,15 @@ def detect_block(
                         # motor-unit potential under the thumb (tonic firing,
                         # a noise spike) is not one, and is not reported.
                         kind = K_LTR if s[S_CORE_LAST] - s[S_CORE_FIRST] >= p[P_LTR_MIN] else 0
+                        if s[S_PRIOR] >= p[P_PRIOR_N]:
+                            kind = 0  # low-level firing the background has not learned yet
                         if kind == 0:
                             s[S_LAST_BURST_ON] = _NEVER  # nor does it explain a force bump away
                         if kind == K_LTR and s[S_INPRESS] == 1.0:
                             s[S_PRESS_LTRS] += 1.0
+                    elif s[S_PRIOR] >= p[P_PRIOR_N]:
+                        kind = 0
+                        s[S_LAST_BURST_ON] = _NEVER
                     else:
                         kind = K_TWITCH
                     if kind != 0:
