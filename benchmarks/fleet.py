@@ -53,6 +53,7 @@ from typing import Any
 import httpx
 import numpy as np
 import websockets
+from twitchd.hub import frame_messages
 
 TWITCHD = [sys.executable, "-m", "twitchd"]
 RATE = 2000
@@ -144,9 +145,9 @@ class Watcher:
                 except asyncio.TimeoutError:
                     continue
                 now = time.monotonic()
-                msg = json.loads(raw)
-                if msg.get("kind") in EVENT_KINDS:
-                    self.events.append((now, msg))
+                for msg in frame_messages(raw):
+                    if msg.get("kind") in EVENT_KINDS:
+                        self.events.append((now, msg))
 
     def stop(self) -> None:
         self._stop.set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import urllib.request
 
 import pytest
 import websockets
+from twitchd.hub import frame_messages
 
 from tests.conftest import free_port
 
@@ -37,9 +37,9 @@ def test_the_daemon_streams_ltr_flags_to_a_websocket_client_in_real_time() -> No
         async def first_ltr() -> dict[str, object]:
             async with websockets.connect(f"ws://127.0.0.1:{port}/ws/live") as ws:
                 while True:
-                    msg = json.loads(await ws.recv())
-                    if msg["kind"] == "ltr":
-                        return msg  # type: ignore[no-any-return]
+                    for msg in frame_messages(await ws.recv()):
+                        if msg["kind"] == "ltr":
+                            return msg
 
         ltr = asyncio.run(asyncio.wait_for(first_ltr(), 60))
         assert ltr["device"] == "sim-1" and time.monotonic() - started < 60

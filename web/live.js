@@ -71,18 +71,10 @@ export class LiveLink {
     };
     ws.onmessage = (ev) => {
       this.lastRx = performance.now();
-      let msg;
-      try { msg = JSON.parse(ev.data); } catch { return; }
-      if (!msg || typeof msg.kind !== "string") return;
-      if (msg.kind === "hello") {
-        // Only a hello proves the daemon (not a proxy) is talking to us.
-        this.everConnected = true;
-        this.onState("connected");
-        this.onMessage(msg);
-        this.onOpen();
-        return;
-      }
-      this.onMessage(msg);
+      let got;
+      try { got = JSON.parse(ev.data); } catch { return; }
+      // Messages that were waiting together come as one array, in order.
+      for (const msg of Array.isArray(got) ? got : [got]) this.receive(msg);
     };
     ws.onclose = () => {
       if (this.ws !== ws) return;
@@ -94,6 +86,19 @@ export class LiveLink {
       this.scheduleRetry();
     };
     ws.onerror = () => { /* onclose follows and handles it */ };
+  }
+
+  receive(msg) {
+    if (!msg || typeof msg.kind !== "string") return;
+    if (msg.kind === "hello") {
+      // Only a hello proves the daemon (not a proxy) is talking to us.
+      this.everConnected = true;
+      this.onState("connected");
+      this.onMessage(msg);
+      this.onOpen();
+      return;
+    }
+    this.onMessage(msg);
   }
 
   scheduleRetry() {

@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import Twitchd, new_page, tid
 from tests.conftest import ROOT
+from twitchd.hub import frame_messages
 
 pytestmark = pytest.mark.browser
 
@@ -150,10 +151,11 @@ def test_device_warnings_in_status_messages_are_shown_in_words_and_cleared(brows
         server = ws.connect_to_server()
 
         def to_page(message: str | bytes) -> None:
-            msg = json.loads(message)
-            if msg.get("kind") == "status" and warn["on"]:
-                msg["warnings"] = warnings
-            ws.send(json.dumps(msg))
+            msgs = frame_messages(message)
+            for msg in msgs:
+                if msg.get("kind") == "status" and warn["on"]:
+                    msg["warnings"] = warnings
+            ws.send(json.dumps(msgs))
 
         server.on_message(to_page)
         ws.on_message(lambda m: server.send(m))

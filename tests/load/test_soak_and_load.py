@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import json
 import socket
 import sys
 import time
@@ -23,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from twitchd.hub import frame_messages
 
 from tests.signal.scoring import f1, match
 
@@ -90,10 +90,10 @@ async def _hostile(port: int, seconds: float) -> dict[str, Any]:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             try:
-                msg = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                msgs = frame_messages(await asyncio.wait_for(ws.recv(), 0.5))
             except asyncio.TimeoutError:
                 continue
-            got[k][msg["kind"]] += 1
+            got[k].update(msg["kind"] for msg in msgs)
 
     async def burst() -> tuple[int, int]:
         ok = failed = 0

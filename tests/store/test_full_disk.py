@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import small_filesystem
 from twitchd.api import Daemon, create_app
+from twitchd.hub import frame_messages
 from twitchd.settings import Settings
 from twitchd.store.export import export_csv
 from twitchd.store.sessions import SessionStore
-
 
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
@@ -71,8 +71,7 @@ def test_a_full_disk_stops_the_recording_not_the_acquisition(tiny_fs: Path, tmp_
         with c.websocket_connect("ws://127.0.0.1/ws/live") as ws:
             seen: dict[str, dict[str, object]] = {}
             while not {"trace", "recording"} <= set(seen):
-                msg = ws.receive_json()
-                seen[msg["kind"]] = msg
+                seen.update((msg["kind"], msg) for msg in frame_messages(ws.receive_text()))
         assert seen["recording"]["state"] == "failed" and seen["recording"]["error"] == status["error"]
         assert c.post("/api/recording/marker", json={"label": "x"}).status_code == 409
     samples = check_intact(tiny_fs, tmp_path)

@@ -12,6 +12,7 @@ from twitchd import api as api_module
 from twitchd.api import Daemon, create_app
 from twitchd.errors import ConfigError
 from twitchd.events import KINDS
+from twitchd.hub import frame_messages
 from twitchd.settings import Settings, resolve
 
 
@@ -31,8 +32,8 @@ def test_the_live_socket_says_hello_then_streams_traces_and_an_ltr() -> None:
         assert hello["kind"] == "hello" and hello["devices"][0]["id"] == "sim-1"
         seen: dict[str, dict[str, object]] = {}
         for _ in range(3000):
-            msg = ws.receive_json()
-            seen.setdefault(msg["kind"], msg)
+            for msg in frame_messages(ws.receive_text()):
+                seen.setdefault(msg["kind"], msg)
             if "ltr" in seen and "trace" in seen:
                 break
         ltr, trace = seen["ltr"], seen["trace"]
