@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from twitchd.errors import ConfigError
 from twitchd.protocol.frames import ChannelInfo, Hello
 from twitchd.signal.calibration import ChannelMap
@@ -68,3 +67,17 @@ def test_an_unplugged_emg_cable_reads_flat_and_a_loose_electrode_clips() -> None
     uno_healthy = 2 * healthy
     assert run(uno, uno_healthy, np.zeros(2000)) == []
     assert run(uno, np.where(rng.random(2000) < 0.05, 8 * 1023, uno_healthy), np.zeros(2000)) == ["emg_clipping"]
+
+
+def test_a_channel_reads_the_same_newtons_from_its_table_as_from_its_curve() -> None:
+    """The live path looks each count up in a table made once per curve; every
+    count of a 10-bit, a summed 12-bit and a 16-bit channel must read as the curve says."""
+    fitted = ForceCurve(k=0.9, exponent=0.8, zero_ratio=0.02)
+    for curve in (ForceCurve.nominal(), fitted):
+        for bits in (10, 12, 16):
+            full = (1 << bits) - 1
+            cmap = ChannelMap(emg=0, force=1, env=None, emg_scale=1.0, force_supply_v=3.3,
+                              force_full_scale=full, env_scale=1.0, force_curve=curve)
+            counts = np.zeros((1 << 16, 2), dtype=np.uint16)
+            counts[:, 1] = np.arange(1 << 16)
+            assert np.array_equal(cmap.force_newtons(counts), curve.newtons(counts[:, 1], full))
