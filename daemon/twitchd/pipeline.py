@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from twitchd.clock import MASK32, StreamClock, signed32
+from twitchd.clock import MASK32, REACH_S, StreamClock, signed32
 from twitchd.errors import ProtocolError, TransportError, TwitchdError
 from twitchd.events import Event
 from twitchd.hub import Hub
@@ -296,7 +296,9 @@ class DevicePipeline:
         self._times = StreamClock(1)
         self._path_s = np.zeros(PATH_WINDOW)
         self._path_n = 0
-        self._display: list[npt.NDArray[np.float64]] = []
+        #: The trace not yet sent: (band-passed EMG, force) pieces, and how many samples they hold.
+        self._display: list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
+        self._display_n = 0
         self._display_t0: float | None = None
         self._host_seq = 0
         self._last_status = 0.0
@@ -497,7 +499,7 @@ class DevicePipeline:
             self._next_index = None
             self._gaps = GapMap(hello.rate_hz)
             self._times = StreamClock(hello.rate_hz)
-            self._display, self._display_t0 = [], None
+            self._display, self._display_n, self._display_t0 = [], 0, None
             resume, self._resume = self._resume, None
             if resume is not None and (resume.device_id, resume.rate_hz) == (hello.device_id, hello.rate_hz):
                 # The same stream, taken up by a new process: its origin and where it
@@ -544,22 +546,32 @@ class DevicePipeline:
                 now: float) -> None:
         """Frames k, k+1, ... of a block (``sizes`` samples each, ``samples`` in all), each
         following on from the one before: one call each to the detector and the sinks.
-        What is per frame stays per frame (the clock fit, and the frame boundaries
-        where the health windows and the display traces close), so the outcome is
-        the same as frame by frame."""
+        What is per frame stays per frame (each frame's stamp, and the frame
+        boundaries where the health windows and the display traces close)."""
         det, cmap = self._detector, self._map
         assert det is not None and cmap is not None
         first = index[k]
         if self._next_index is None:
             self._origin_raw = first
-        stamps: list[float] = []
         times, sink = self._times, self.sink
-        for j, n in enumerate(sizes, k):
-            times.observe(index[j], t0[j], n, now)
+        # Each frame's first sample gets a stamp (host_s keeps them increasing). The
+        # clock fit takes the run's last frame: the frames of one read share its
+        # arrival and the last has the least latency, so the others lie above the
+        # line the fit keeps under the arrivals. Frames further back than a refit's
+        # slew is bounded for (clock.REACH_S: a read held up) are fitted and stamped
+        # one by one first, as they came.
+        stamps: list[float] = []
+        last, reach = k + len(sizes) - 1, REACH_S * self.info.rate_hz
+        end = index[last] + sizes[-1]
+        j = k
+        while j < last and signed32(end - index[j]) > reach:
+            times.observe(index[j], t0[j], sizes[j - k], now)
             if sink is not None:
-                # The stamp of each frame's first sample, taken frame by frame as ever
-                # (host_s keeps stamps increasing from call to call).
                 stamps.append(times.host_s(index[j]))
+            j += 1
+        times.observe(index[last], t0[last], sizes[-1], now)
+        if sink is not None:
+            stamps.extend(times.host_s(index[i]) for i in range(j, last + 1))
         total = samples.shape[0]
         self._next_index = (index[k + len(sizes) - 1] + sizes[-1]) & MASK32
         self._last_data_host = now
@@ -640,7 +652,7 @@ class DevicePipeline:
         extra = {"samples": float(lost), **({"reset": 1.0} if reset else {})}
         gap = Event("gap", onset, onset + lost / rate, onset + lost / rate, extra=extra)
         self.hub.publish_event(gap, self.name)
-        self._display, self._display_t0 = [], None  # the trace restarts after the hole
+        self._display, self._display_n, self._display_t0 = [], 0, None  # the trace restarts after the hole
 
     def _add_display(self, filtered: npt.NDArray[np.float64], force: npt.NDArray[np.float64], first: int,
                      sizes: list[int]) -> None:
@@ -653,35 +665,39 @@ class DevicePipeline:
             # that was already running when the daemon started is not at index 0).
             after = (first + sizes[0]) & MASK32
             self._display_t0 = ((after - self._origin_raw) & MASK32) / rate - sizes[0] / rate
-        pending = sum(len(b) for b in self._display)
-        if pending + len(filtered) < DISPLAY_PERIOD_S * rate:  # no trace goes out in this run
-            self._display.append(np.stack([filtered, force], axis=1))
+        period = DISPLAY_PERIOD_S * rate
+        if self._display_n + len(filtered) < period:  # no trace goes out in this run
+            self._display.append((filtered, force))
+            self._display_n += len(filtered)
             return
         cut, at = 0, 0
         for n in sizes:
             at += n
-            pending += n
-            if pending >= DISPLAY_PERIOD_S * rate:
-                self._display.append(np.stack([filtered[cut:at], force[cut:at]], axis=1))
+            if self._display_n + (at - cut) >= period:
+                self._display.append((filtered[cut:at], force[cut:at]))
+                self._display_n += at - cut
                 cut = at
                 self._publish_trace()
-                pending = sum(len(b) for b in self._display)
         if cut < at:
-            self._display.append(np.stack([filtered[cut:at], force[cut:at]], axis=1))
+            self._display.append((filtered[cut:at], force[cut:at]))
+            self._display_n += at - cut
 
     def _publish_trace(self) -> None:
         rate = self.info.rate_hz
         assert self._display_t0 is not None
-        block = np.concatenate(self._display)
+        pieces = self._display
+        emg = pieces[0][0] if len(pieces) == 1 else np.concatenate([p[0] for p in pieces])
+        force = pieces[0][1] if len(pieces) == 1 else np.concatenate([p[1] for p in pieces])
         step = max(1, rate // DISPLAY_RATE_HZ)
-        whole = len(block) // step * step
-        buckets = block[:whole].reshape(-1, step, 2)
-        force_mean = buckets[:, :, 1].mean(axis=1)
+        whole = len(emg) // step * step
+        buckets = emg[:whole].reshape(-1, step)
+        force_mean = force[:whole].reshape(-1, step).mean(axis=1)
         self.hub.publish_display({
             "kind": "trace", "device": self.name, "t0_s": round(self._display_t0, 4), "dt_s": step / rate,
-            "emg_min_v": np.round(buckets[:, :, 0].min(axis=1), 6).tolist(),
-            "emg_max_v": np.round(buckets[:, :, 0].max(axis=1), 6).tolist(),
+            "emg_min_v": np.round(buckets.min(axis=1), 6).tolist(),
+            "emg_max_v": np.round(buckets.max(axis=1), 6).tolist(),
             "force_n": _finite_or_none(np.round(force_mean, 3)),
         })
         self._display_t0 += whole / rate
-        self._display = [block[whole:]] if whole < len(block) else []
+        self._display = [(emg[whole:], force[whole:])] if whole < len(emg) else []
+        self._display_n = len(emg) - whole
