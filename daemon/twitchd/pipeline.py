@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from twitchd.clock import MASK32, REACH_S, StreamClock, signed32
+from twitchd.clock import MASK32, StreamClock, signed32
 from twitchd.errors import ProtocolError, TransportError, TwitchdError
 from twitchd.events import Event
 from twitchd.hub import Hub
@@ -546,32 +546,22 @@ class DevicePipeline:
                 now: float) -> None:
         """Frames k, k+1, ... of a block (``sizes`` samples each, ``samples`` in all), each
         following on from the one before: one call each to the detector and the sinks.
-        What is per frame stays per frame (each frame's stamp, and the frame
-        boundaries where the health windows and the display traces close)."""
+        What is per frame stays per frame (the clock fit, and the frame boundaries
+        where the health windows and the display traces close), so the outcome is
+        the same as frame by frame."""
         det, cmap = self._detector, self._map
         assert det is not None and cmap is not None
         first = index[k]
         if self._next_index is None:
             self._origin_raw = first
         times, sink = self._times, self.sink
-        # Each frame's first sample gets a stamp (host_s keeps them increasing). The
-        # clock fit takes the run's last frame: the frames of one read share its
-        # arrival and the last has the least latency, so the others lie above the
-        # line the fit keeps under the arrivals. Frames further back than a refit's
-        # slew is bounded for (clock.REACH_S: a read held up) are fitted and stamped
-        # one by one first, as they came.
         stamps: list[float] = []
-        last, reach = k + len(sizes) - 1, REACH_S * self.info.rate_hz
-        end = index[last] + sizes[-1]
-        j = k
-        while j < last and signed32(end - index[j]) > reach:
-            times.observe(index[j], t0[j], sizes[j - k], now)
+        for j, n in enumerate(sizes, k):
+            times.observe(index[j], t0[j], n, now)
             if sink is not None:
+                # The stamp of each frame's first sample, taken frame by frame as ever
+                # (host_s keeps stamps increasing from call to call).
                 stamps.append(times.host_s(index[j]))
-            j += 1
-        times.observe(index[last], t0[last], sizes[-1], now)
-        if sink is not None:
-            stamps.extend(times.host_s(index[i]) for i in range(j, last + 1))
         total = samples.shape[0]
         self._next_index = (index[k + len(sizes) - 1] + sizes[-1]) & MASK32
         self._last_data_host = now
