@@ -276,9 +276,9 @@ def detect_block(
                         at = s[S_PRING + j]
                         if s[S_CAND] - p[P_PRIOR_WIN] <= at < s[S_CAND] - p[P_PRIOR_GAP]:
                             prior += 1.0
-                    s[S_PRIOR] = prior
+                    s[S_FROM_FIRING] = 1.0 if prior >= p[P_PRIOR_N] else 0.0
                     # Flag at once; the burst's length and spectrum decide the kind later.
-                    if prior < p[P_PRIOR_N]:
+                    if s[S_FROM_FIRING] == 0.0:
                         k = _emit(out, k, K_ONSET, s[S_CAND], np.nan, n, max(s[S_PEAK], abs(y)),
                                   s[S_FORCE_ON], 0.5, s[S_ELIGIBLE], 0.0)
             else:
@@ -310,23 +310,20 @@ def detect_block(
                         kind = K_ARTIFACT
                     elif end - onset > p[P_SHORT_MAX]:
                         kind = K_CONTRACTION
+                    elif s[S_FROM_FIRING] == 1.0:
+                        kind = 0  # low-level firing the background has not learned yet
                     elif s[S_ELIGIBLE] == 1.0:
                         # An LTR is a polyphasic burst of several units; one
                         # motor-unit potential under the thumb (tonic firing,
                         # a noise spike) is not one, and is not reported.
                         kind = K_LTR if s[S_CORE_LAST] - s[S_CORE_FIRST] >= p[P_LTR_MIN] else 0
-                        if s[S_PRIOR] >= p[P_PRIOR_N]:
-                            kind = 0  # low-level firing the background has not learned yet
-                        if kind == 0:
-                            s[S_LAST_BURST_ON] = _NEVER  # nor does it explain a force bump away
                         if kind == K_LTR and s[S_INPRESS] == 1.0:
                             s[S_PRESS_LTRS] += 1.0
-                    elif s[S_PRIOR] >= p[P_PRIOR_N]:
-                        kind = 0
-                        s[S_LAST_BURST_ON] = _NEVER
                     else:
                         kind = K_TWITCH
-                    if kind != 0:
+                    if kind == 0:
+                        s[S_LAST_BURST_ON] = _NEVER  # an unreported burst does not explain a force bump away
+                    else:
                         k = _emit(out, k, kind, onset, end, n, s[S_PEAK], s[S_FORCE_ON], conf,
                                   s[S_LF] / max(s[S_HF], 1e-30), 0.0)
                     s[S_AFTER] = max(s[S_AFTER], p[P_REL_OFF] * s[S_PEAK_E])

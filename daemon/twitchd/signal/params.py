@@ -206,7 +206,7 @@ def kernel_params(p: DetectorParams, rate_hz: float) -> npt.NDArray[np.float64]:
     k[P_AFTER_DECAY] = 1.0 - _alpha(p.aftermath_s, rate_hz)
     k[P_PRIOR_WIN] = round((p.prior_window_s + PRIOR_GAP_S) * rate_hz)
     k[P_PRIOR_GAP] = round(PRIOR_GAP_S * rate_hz)
-    k[P_PRIOR_N] = p.prior_potentials if p.prior_window_s > 0.0 else math.inf
+    k[P_PRIOR_N] = p.prior_potentials  # a window of 0 s counts nothing
     k[P_PRIOR_LEVEL] = p.prior_level
     k[P_A_RISE], k[P_A_FALL] = _alpha(p.floor_rise_tau_s, rate_hz), _alpha(p.floor_fall_tau_s, rate_hz)
     k[P_WARMUP] = round(p.warmup_s * rate_hz)

@@ -31,7 +31,7 @@ E_KIND, E_ONSET, E_END, E_DECIDED, E_PEAK, E_FORCE, E_CONF, E_X1, E_X2, E_COLS =
  S_BMAX_LEVEL, S_LAST_BURST_ON, S_LAST_MOTION_ON, S_BP_HAS, S_BP_C, S_BP_N, S_BP_LEVEL,
  S_BP_THR, S_BMAX_FIT, S_BSUPPRESS_N, S_BSUPPRESS_C, S_QUIET_AT, S_QB_MAX, S_QB_N, S_QB_BUSY, S_QPEAK,
  S_LAST_BUSY, S_EMAX, S_BG, S_BG_MAX, S_BG_N, S_CORE_FIRST, S_CORE_LAST, S_BG_LOG, S_BG_LEVEL, S_AFTER,
- S_P_ABOVE, S_P_HEAD, S_PRIOR, S_BRING) = range(95)
+ S_P_ABOVE, S_P_HEAD, S_FROM_FIRING, S_BRING) = range(95)
 #: Beside each tick of averaged force (S_BRING...) the largest EMG energy of
 #: that tick (S_ERING...), so a bump can ask whether the muscle stirred with it.
 S_ERING = S_BRING + BUMP_MAX_TICKS
