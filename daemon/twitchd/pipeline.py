@@ -554,8 +554,8 @@ class DevicePipeline:
         first = index[k]
         if self._next_index is None:
             self._origin_raw = first
-        times, sink = self._times, self.sink
         stamps: list[float] = []
+        times, sink = self._times, self.sink
         for j, n in enumerate(sizes, k):
             times.observe(index[j], t0[j], n, now)
             if sink is not None:
@@ -675,9 +675,7 @@ class DevicePipeline:
     def _publish_trace(self) -> None:
         rate = self.info.rate_hz
         assert self._display_t0 is not None
-        pieces = self._display
-        emg = pieces[0][0] if len(pieces) == 1 else np.concatenate([p[0] for p in pieces])
-        force = pieces[0][1] if len(pieces) == 1 else np.concatenate([p[1] for p in pieces])
+        emg, force = (np.concatenate(channel) for channel in zip(*self._display, strict=True))
         step = max(1, rate // DISPLAY_RATE_HZ)
         whole = len(emg) // step * step
         buckets = emg[:whole].reshape(-1, step)
