@@ -53,6 +53,7 @@ from typing import Any
 import httpx
 import numpy as np
 import websockets
+
 from twitchd.hub import frame_messages
 
 TWITCHD = [sys.executable, "-m", "twitchd"]

@@ -36,6 +36,7 @@ from twitchd import __version__
 from twitchd.daemon import Daemon
 from twitchd.errors import ConfigError, SourceSpecError
 from twitchd.events import KINDS
+from twitchd.hub import live_frame
 from twitchd.origins import UNSAFE_METHODS, host_allowed, same_origin
 from twitchd.routes.ble import add_ble_routes
 from twitchd.routes.clinical import add_clinical_routes
@@ -257,10 +258,7 @@ def create_app(settings: Settings, daemon: Daemon | None = None) -> FastAPI:
             await ws.send_json({"kind": "hello", "version": __version__, "instance": daemon.instance,
                                 "devices": [p.info.to_json() for p in daemon.pipelines]})
             while True:
-                batch = await sub.get()
-                # Several messages waiting go in one frame, as a JSON array in order:
-                # one frame per trace was a sixth of the daemon's time with 16 boards.
-                await ws.send_json(batch[0] if len(batch) == 1 else batch)
+                await ws.send_json(live_frame(await sub.get()))
                 if sub.overflowed:
                     await ws.close(code=1013, reason="client too slow; reconnect and fetch /api/events?since=")
                     return

@@ -23,13 +23,16 @@ from twitchd.events import Event
 Message = dict[str, Any]
 
 
-def frame_messages(data: str | bytes) -> list[Message]:
-    """The messages of one ``/ws/live`` frame, in order.
+def live_frame(batch: list[Message]) -> Message | list[Message]:
+    """What one ``/ws/live`` frame carries for a viewer's waiting messages: the
+    message alone, or a JSON array of them in order when several were waiting.
+    One frame per trace message was a sixth of the daemon's time with 16
+    boards (issue 20)."""
+    return batch[0] if len(batch) == 1 else batch
 
-    A frame holds one message object or, when several were waiting for the
-    viewer, a JSON array of them: one frame per trace message was a sixth of
-    the daemon's time with 16 boards (issue 20).
-    """
+
+def frame_messages(data: str | bytes) -> list[Message]:
+    """The messages of one ``/ws/live`` frame, in order (see :func:`live_frame`)."""
     got = json.loads(data)
     return got if isinstance(got, list) else [got]
 
