@@ -76,14 +76,16 @@ class ChannelMap:
     def force_newtons(self, counts: npt.NDArray[np.uint16]) -> npt.NDArray[np.float64]:
         if self.force is None:
             return np.full(counts.shape[0], np.nan)
-        return _force_table(self.force_curve, self.force_full_scale)[counts[:, self.force]]
+        full = self.force_full_scale
+        return _force_table(self.force_curve, full)[np.minimum(counts[:, self.force], full)]
 
 
 @lru_cache(maxsize=256)
 def _force_table(curve: ForceCurve, full_scale: int) -> npt.NDArray[np.float64]:
-    """Newtons for every count a channel can send, worked out once per curve: the
-    curve on each read's few dozen samples cost 7 % of the daemon's time with
-    16 boards (py-spy, issue 20); a table lookup gives the same values."""
-    table = curve.newtons(np.arange(1 << 16), full_scale)
+    """Newtons for counts 0..full_scale, worked out once per curve: the curve on
+    each read's few dozen samples cost 7 % of the daemon's time with 16 boards
+    (py-spy, issue 20); a table lookup gives the same values (the curve reads a
+    count above full scale as full scale)."""
+    table = curve.newtons(np.arange(full_scale + 1), full_scale)
     table.flags.writeable = False
     return table
